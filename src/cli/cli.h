@@ -1,0 +1,9 @@
+/* Subcommands of the affect CLI. Each takes argv starting at its own name and returns the
+ * process exit code: 0 ok, 1 failure, 2 bad usage or bad input. */
+#ifndef AFFECT_CLI_H
+#define AFFECT_CLI_H
+int cmd_tokenize(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+#endif

@@ -1,0 +1,28 @@
+/* affect — command-line entry point: dispatches to one file per subcommand. */
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
+    {"tokenize", cmd_tokenize, "tokenize MODEL [--max-length N] [TEXT...]   ids and tokens as JSON lines"},
+    {"embed", cmd_embed, "embed MODEL [--pool mean|cls] [--hidden] [--max-length N] [TEXT...]"},
+    {"predict", cmd_predict, "predict MODEL [TEXT...]   per-label probabilities"},
+    {"pull", cmd_pull, "pull ORG/NAME [--revision REV]   download a model into the Hugging Face cache"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: affect COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  affect %s\n", commands[i].help);
+    fprintf(f, "\nTexts come from the arguments, or one per line on stdin when none are given.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "affect: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
