@@ -6,4 +6,5 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 #endif

@@ -8,6 +8,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"embed", cmd_embed, "embed MODEL [--pool mean|cls] [--hidden] [--max-length N] [TEXT...]"},
     {"predict", cmd_predict, "predict MODEL [TEXT...]   per-label probabilities"},
     {"pull", cmd_pull, "pull ORG/NAME [--revision REV]   download a model into the Hugging Face cache"},
+    {"eval", cmd_eval, "eval --predictions P.csv --labels Y.csv [--bootstrap N] [--seed S] [--json]   AUC, AP, intervals"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,132 @@
+#include "model.h"
+#include "arch.h"
+#include "kernels.h"
+#include "tensors.h"
+#include "util/blob.h"
+#include "util/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* dir + "/" + name, refusing (rather than truncating) paths that do not fit. */
+static int join(char *out, size_t cap, const char *dir, const char *name, affect_error *err) {
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] == '/';
+    int n = snprintf(out, cap, "%s%s%s", dir, slash ? "" : "/", name);
+    if (n < 0 || (size_t)n >= cap)
+        return affect_fail(err, AFFECT_EARG, "model path too long: %.200s", dir);
+    return AFFECT_OK;
+}
+
+/* Reads and parses config.json, with the file named in every error. */
+static int load_config(affect_model_config *cfg, const char *dir, affect_error *err) {
+    char path[4096];
+    int rc = join(path, sizeof path, dir, "config.json", err);
+    if (rc) return rc;
+    char *text = NULL;
+    size_t len = 0;
+    if ((rc = affect_read_file(path, &text, &len, err))) {
+        if (rc == AFFECT_ENOTFOUND)
+            affect_fail(err, rc, "%s: no config.json (not a model folder?)", dir);
+        return rc;
+    }
+    rc = affect_config_parse(cfg, text, len, err);
+    free(text);
+    return rc;
+}
+
+/* Weights: model.safetensors is preferred (it maps without unpickling), pytorch_model.bin
+ * otherwise. They are copied into one f32 arena (converting F16/BF16), so the file is
+ * closed again before this returns. */
+static int load_weights(affect_model *m, const char *dir, affect_error *err) {
+    static const char *const names[] = {"model.safetensors", "pytorch_model.bin"};
+    char path[4096];
+    const char *chosen = NULL;
+    int rc;
+    for (size_t i = 0; i < 2 && !chosen; i++) {
+        if ((rc = join(path, sizeof path, dir, names[i], err))) return rc;
+        if (affect_file_exists(path)) chosen = names[i];
+    }
+    if (!chosen)
+        return affect_fail(err, AFFECT_ENOTFOUND,
+                           "%s: no weights (model.safetensors or pytorch_model.bin)", dir);
+    m->n_params = affect_encoder_param_sizes(&m->cfg, m->param_sizes);
+    if (m->n_params == 0)
+        return affect_fail(err, AFFECT_ENOMEM, "config.json: the model's sizes overflow memory");
+    m->param_arena = calloc(m->n_params, sizeof(float));
+    if (!m->param_arena)
+        return affect_fail(err, AFFECT_ENOMEM, "out of memory for %zu MB of weights",
+                           m->n_params * sizeof(float) >> 20);
+    affect_encoder_params_point(&m->params, m->param_arena, m->param_sizes);
+
+    affect_blob blob;
+    if ((rc = affect_blob_open(&blob, path, err))) return rc;
+    affect_tensor_set ts = {0};
+    rc = affect_tensors_parse_any(&ts, blob.data, blob.len, err);
+    if (rc) {
+        char inner[sizeof err->msg];
+        if (err) {
+            memcpy(inner, err->msg, sizeof inner);
+            affect_fail(err, rc, "%s: %.440s", chosen, inner);
+        }
+    } else {
+        rc = affect_arch_load(&m->cfg, &m->params, &ts, chosen, err);
+    }
+    affect_tensor_set_free(&ts);
+    affect_blob_close(&blob);
+    return rc;
+}
+
+/* A model folder as Hugging Face saves it: config.json, weights, tokenizer files. */
+int affect_model_load_dir(affect_model **out, const char *dir, affect_error *err) {
+    *out = NULL;
+    if (!dir) return affect_fail(err, AFFECT_EARG, "model folder is NULL");
+    affect_model *m = calloc(1, sizeof *m);
+    if (!m) return affect_fail(err, AFFECT_ENOMEM, "out of memory loading %s", dir);
+    int rc = load_config(&m->cfg, dir, err);
+    if (!rc) rc = load_weights(m, dir, err);
+    if (!rc) rc = affect_tokenizer_load_dir(&m->tok, dir, m->cfg.model_type, err);
+    if (rc) {
+        affect_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return AFFECT_OK;
+}
+
+/* Accepts NULL and half-loaded models (the load path's error exit uses it). */
+void affect_model_free(affect_model *m) {
+    if (!m) return;
+    affect_tokenizer_free(m->tok);
+    affect_encoder_acts_free(&m->acts);
+    free(m->param_arena);
+    free(m);
+}
+
+/* Accessors; NULL-tolerant so callers can chain them after a failed load. */
+const affect_tokenizer *affect_model_tokenizer(const affect_model *m) { return m ? m->tok : NULL; }
+int affect_model_hidden_size(const affect_model *m) { return m ? m->cfg.hidden : 0; }
+/* Classifier heads arrive with training; a loaded Hugging Face encoder has none. */
+int affect_model_num_labels(const affect_model *m) { (void)m; return 0; }
+const char *affect_model_label_name(const affect_model *m, int i) { (void)m; (void)i; return NULL; }
+int affect_model_max_length(const affect_model *m) { return affect_encoder_max_length(&m->cfg); }
+const affect_model_config *affect_model_config_of(const affect_model *m) { return &m->cfg; }
+
+/* One padded batch through the encoder; outputs are copied out so the caller's buffers
+ * never alias the reusable activation arena. */
+int affect_model_embed(affect_model *m, const affect_batch *batch, int pool, float *hidden,
+                       float *pooled, affect_error *err) {
+    if (!m || !batch || !batch->ids || !batch->mask || batch->B <= 0 || batch->T <= 0)
+        return affect_fail(err, AFFECT_EARG, "embed: empty or invalid batch");
+    if (pool != AFFECT_POOL_MEAN && pool != AFFECT_POOL_CLS)
+        return affect_fail(err, AFFECT_EARG, "embed: unknown pooling %d", pool);
+    int rc = affect_encoder_acts_alloc(&m->acts, &m->cfg, batch->B, batch->T, 0, err);
+    if (rc) return rc;
+    rc = affect_encoder_forward(&m->cfg, &m->params, &m->acts, batch->ids, batch->mask, err);
+    if (rc) return rc;
+    const float *h = affect_encoder_output(&m->acts, &m->cfg);
+    size_t n = (size_t)batch->B * batch->T * m->cfg.hidden;
+    if (hidden) memcpy(hidden, h, n * sizeof *hidden);
+    if (pooled) pool_forward(pooled, h, batch->mask, batch->B, batch->T, m->cfg.hidden, pool);
+    return AFFECT_OK;
+}

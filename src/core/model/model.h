@@ -1,0 +1,24 @@
+/* What an affect_model holds, for the parts of the library that work on its insides
+ * (training, heads, bundles). Users see only the opaque handle in affect.h. */
+#ifndef AFFECT_CORE_MODEL_H
+#define AFFECT_CORE_MODEL_H
+#include <stddef.h>
+#include "affect.h"
+#include "config.h"
+#include "encoder.h"
+
+struct affect_model {
+    affect_model_config cfg;
+    affect_encoder_params params;            /* pointers into param_arena */
+    size_t param_sizes[AFFECT_ENC_NPARAMS];
+    float *param_arena;                      /* all encoder weights, f32 */
+    size_t n_params;                         /* floats in param_arena */
+    affect_tokenizer *tok;
+    affect_encoder_acts acts;                /* inference activations, grown on demand */
+};
+
+/* Longest token sequence (special tokens included) the model can embed. */
+int affect_model_max_length(const affect_model *m);
+const affect_model_config *affect_model_config_of(const affect_model *m);
+
+#endif
