@@ -20,6 +20,7 @@ static const uint32_t control_ranges[][2] = {
     {0x100000, 0x10FFFD},
 };
 
+/* Binary search over sorted, disjoint, inclusive ranges. */
 static int in_ranges(uint32_t cp, const uint32_t (*r)[2], size_t n) {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -31,11 +32,13 @@ static int in_ranges(uint32_t cp, const uint32_t (*r)[2], size_t n) {
     return 0;
 }
 
+/* \t \n \r are controls too, but bert.rs counts them as whitespace. */
 int bert_is_control(uint32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return 0;
     return in_ranges(cp, control_ranges, sizeof control_ranges / sizeof control_ranges[0]);
 }
 
+/* \t \n \r are White_Space already, so this is Rust's char::is_whitespace. */
 int bert_is_whitespace(uint32_t cp) {
     return uc_is_white_space(cp);
 }
@@ -48,6 +51,7 @@ int bert_is_chinese(uint32_t cp) {
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
+/* is_ascii_punctuation || the crate's is_punctuation (bert.rs is_bert_punc). */
 int bert_is_punct(uint32_t cp) {
     if (cp < 0x80)
         return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) ||
@@ -55,6 +59,7 @@ int bert_is_punct(uint32_t cp) {
     return in_ranges(cp, punct_ranges, sizeof punct_ranges / sizeof punct_ranges[0]);
 }
 
+/* The crate's is_mark_nonspacing; nothing below U+0300 is a mark. */
 int bert_is_nonspacing(uint32_t cp) {
     if (cp < 0x300) return 0;
     return in_ranges(cp, nonspacing_ranges, sizeof nonspacing_ranges / sizeof nonspacing_ranges[0]);
@@ -75,6 +80,7 @@ static int reserve_cps(norm_buf *nb, size_t more, affect_error *err) {
     return 0;
 }
 
+/* Grows nb->out to hold `more` further bytes. */
 static int reserve_out(norm_buf *nb, size_t more, affect_error *err) {
     if (nb->cap - nb->len >= more) return 0;
     size_t nc = nb->cap ? nb->cap : 1024;
@@ -108,6 +114,9 @@ static void canonical_order(uint32_t *c, size_t n) {
     }
 }
 
+/* Two passes: code points through clean_text, CJK padding and NFD (which needs the
+ * whole run of marks before it can order them), then mark stripping and lowercasing
+ * straight into UTF-8. ASCII takes the short path in both. */
 int bert_normalize(const bert_normalizer *bn, const char *text, size_t len, norm_buf *nb,
                    affect_error *err) {
     nb->ncp = 0;
@@ -152,12 +161,14 @@ int bert_normalize(const bert_normalizer *bn, const char *text, size_t len, norm
     return 0;
 }
 
+/* Leaves the buffer zeroed, ready for reuse. */
 void norm_buf_free(norm_buf *nb) {
     free(nb->cps);
     free(nb->out);
     memset(nb, 0, sizeof *nb);
 }
 
+/* Whitespace separates and is dropped; each punctuation char is its own word. */
 int bert_pretok_next(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen) {
     size_t i = *pos;
     for (;;) {

@@ -22,6 +22,7 @@ static char *dup_bytes(const char *s, size_t n) {
     return p;
 }
 
+/* The model's own vocabulary, added tokens aside. */
 static int32_t model_token_to_id(const affect_tokenizer *tok, const char *s, size_t n) {
     if (tok->wp) return tok_vocab_find(&tok->wp->vocab, s, n);
     if (tok->bpe) return bpe_token_to_id(tok->bpe, s, n);
@@ -66,6 +67,7 @@ static int add_token(affect_tokenizer *tok, const char *content, size_t len,
     return 0;
 }
 
+/* qsort order for added tokens: by id, for id_to_token's binary search. */
 static int cmp_added_id(const void *a, const void *b) {
     const added_token *x = a, *y = b;
     return (x->id > y->id) - (x->id < y->id);
@@ -224,6 +226,8 @@ static size_t valid_utf8_prefix(const char *s, size_t len) {
     return len;
 }
 
+/* Invalid UTF-8 is replaced up front so that added-token matching, the normalizer and
+ * bpe_encode all see the same valid text (Rust only ever sees a valid &str). */
 int tokenizer_encode_content(const affect_tokenizer *tok, const char *text, size_t len,
                              norm_buf *nb, int32_t **ids, size_t *n, size_t *cap,
                              affect_error *err) {
@@ -263,6 +267,7 @@ static int finish_encoding(const affect_tokenizer *tok, const int32_t *content, 
     return 0;
 }
 
+/* One text: content ids, then specials and truncation. */
 int affect_tokenizer_encode(const affect_tokenizer *tok, const char *text, size_t len,
                             int max_length, int32_t **ids, size_t *n, affect_error *err) {
     *ids = NULL;
@@ -354,6 +359,7 @@ int affect_tokenizer_encode_batch(const affect_tokenizer *tok, const char *const
     return rc;
 }
 
+/* Accepts NULL and a zeroed batch. */
 void affect_batch_free(affect_batch *b) {
     if (!b) return;
     free(b->ids);
@@ -368,6 +374,7 @@ int affect_tokenizer_vocab_size(const affect_tokenizer *tok) {
     return tok ? tok->vocab_size : 0;
 }
 
+/* Added tokens first (as Rust's id_to_token), then the model. */
 const char *affect_tokenizer_id_to_token(const affect_tokenizer *tok, int32_t id) {
     if (!tok || id < 0) return NULL;
     size_t lo = 0, hi = tok->n_added;
@@ -382,10 +389,12 @@ const char *affect_tokenizer_id_to_token(const affect_tokenizer *tok, int32_t id
     return NULL;
 }
 
+/* From tokenizer.json "padding" when set, else [PAD] / <pad>, else 0. */
 int32_t affect_tokenizer_pad_id(const affect_tokenizer *tok) {
     return tok ? tok->pad_id : 0;
 }
 
+/* Accepts NULL and a half-loaded tokenizer (loaders free through it on error). */
 void affect_tokenizer_free(affect_tokenizer *tok) {
     if (!tok) return;
     wordpiece_free(tok->wp);
@@ -432,6 +441,7 @@ static int finish_load(affect_tokenizer *tok, int32_t pad_from_file, affect_erro
     return 0;
 }
 
+/* strip_accents null means "follow lowercase", as BertNormalizer does. */
 static int parse_bert_normalizer(affect_tokenizer *tok, const json_value *nz, affect_error *err) {
     const char *type = json_get_string(nz, "type", "");
     if (!strcmp(type, "BertNormalizer")) {
@@ -457,6 +467,8 @@ static int parse_bert_normalizer(affect_tokenizer *tok, const json_value *nz, af
     return affect_fail(err, AFFECT_EUNSUPPORTED, "tokenizer.json: normalizer '%s' is not supported (BertNormalizer, Lowercase or none)", type);
 }
 
+/* Only the pairings the families use: BertPreTokenizer with WordPiece, ByteLevel with
+ * BPE (whose options go to bpe.c). */
 static int parse_pre_tokenizer(affect_tokenizer *tok, const json_value *pt, affect_error *err) {
     const char *type = json_get_string(pt, "type", "");
     if (!strcmp(type, "BertPreTokenizer")) {
@@ -489,6 +501,7 @@ static int pair_id(const json_value *pp, const char *key, int32_t *id, affect_er
     return 0;
 }
 
+/* Appends one special id around the sequence (a fixed, small array). */
 static int push_special(int32_t *arr, size_t *n, int32_t id, affect_error *err) {
     if (*n >= 8) return affect_fail(err, AFFECT_EUNSUPPORTED, "tokenizer.json: more than 8 special tokens around a sequence");
     arr[(*n)++] = id;
@@ -525,6 +538,7 @@ static int parse_template(affect_tokenizer *tok, const json_value *pp, affect_er
     return 0;
 }
 
+/* Only what a single sequence needs: the specials before and after it. */
 static int parse_post_processor(affect_tokenizer *tok, const json_value *pp, affect_error *err) {
     const char *type = json_get_string(pp, "type", "");
     if (!strcmp(type, "TemplateProcessing")) return parse_template(tok, pp, err);
@@ -562,6 +576,7 @@ static int parse_added_token(affect_tokenizer *tok, const json_value *t, affect_
                      json_get_bool(t, "normalized", !special), special, err);
 }
 
+/* Model first: added tokens take their ids from it. */
 static int from_json_root(affect_tokenizer *tok, const json_value *root, affect_error *err) {
     const json_value *model = json_get(root, "model");
     if (!model || model->type != JSON_OBJECT)
@@ -598,6 +613,7 @@ static int from_json_root(affect_tokenizer *tok, const json_value *root, affect_
     return finish_load(tok, json_is_int(pad, 0, 2147483000.0) ? (int32_t)pad->number : -1, err);
 }
 
+/* The document is freed before returning: the tokenizer copies what it keeps. */
 int affect_tokenizer_from_json(affect_tokenizer **out, const char *json, size_t len, affect_error *err) {
     *out = NULL;
     json_doc *doc = NULL;
@@ -621,6 +637,7 @@ static int read_in_dir(const char *dir, const char *name, char **data, size_t *l
     return affect_read_file(path, data, len, err);
 }
 
+/* Whether dir/name exists. */
 static int has_file(const char *dir, const char *name) {
     char path[4096];
     int k = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -724,6 +741,8 @@ static int load_legacy_bpe(affect_tokenizer *tok, const char *dir, affect_error 
     return finish_load(tok, -1, err);
 }
 
+/* tokenizer.json wins; else the family (hint, or config.json's model_type, or the files
+ * present) picks the legacy loader. */
 int affect_tokenizer_load_dir(affect_tokenizer **out, const char *dir, const char *family_hint,
                               affect_error *err) {
     *out = NULL;

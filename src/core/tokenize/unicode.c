@@ -41,6 +41,7 @@ int uc_is_white_space(uint32_t cp) {
     }
 }
 
+/* Nothing below U+0300 combines, so the common case skips the table. */
 int uc_ccc(uint32_t cp) {
     if (cp < 0x300 || cp >= 0x110000) return 0;
     unsigned s = uc_ccc_shift;
@@ -51,6 +52,7 @@ int uc_ccc(uint32_t cp) {
 enum { H_SBASE = 0xAC00, H_LBASE = 0x1100, H_VBASE = 0x1161, H_TBASE = 0x11A7,
        H_VCOUNT = 21, H_TCOUNT = 28, H_NCOUNT = H_VCOUNT * H_TCOUNT, H_SCOUNT = 19 * H_NCOUNT };
 
+/* Binary search of the generated index; code points below U+00C0 never decompose. */
 size_t uc_decompose(uint32_t cp, uint32_t *out, size_t cap) {
     if (cap == 0) return 0;
     if (cp < 0xC0) { out[0] = cp; return 1; }

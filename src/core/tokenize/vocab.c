@@ -11,6 +11,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h;
 }
 
+/* Whether id's string is exactly s[0..n). */
 static int same(const tok_vocab *v, int32_t id, const char *s, size_t n) {
     return v->len[id] == n && !memcmp(v->arena + v->off[id], s, n);
 }
@@ -33,6 +34,7 @@ static int rehash(tok_vocab *v, size_t nslots, affect_error *err) {
     return 0;
 }
 
+/* Arrays grow by doubling, so loading a 50k vocabulary is a handful of reallocs. */
 int tok_vocab_add(tok_vocab *v, int32_t id, const char *s, size_t len, affect_error *err) {
     if (id < 0 || id >= INT32_MAX - 1 || len >= UINT32_MAX)
         return affect_fail(err, AFFECT_EFORMAT, "vocabulary: token id %ld out of range", (long)id);
@@ -82,6 +84,7 @@ int tok_vocab_add(tok_vocab *v, int32_t id, const char *s, size_t len, affect_er
     return 0;
 }
 
+/* Linear probing; the table is at most half full, so probes stay short. */
 int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t len) {
     if (!v->nslots) return -1;
     size_t h = (size_t)hash_bytes(s, len) & (v->nslots - 1);
@@ -93,11 +96,13 @@ int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t len) {
     }
 }
 
+/* Strings are NUL-terminated in the arena, so callers may use them as C strings. */
 const char *tok_vocab_str(const tok_vocab *v, int32_t id) {
     if (id < 0 || id >= v->n || v->off[id] == SIZE_MAX) return NULL;
     return v->arena + v->off[id];
 }
 
+/* Accepts a zeroed (never used) vocabulary. */
 void tok_vocab_free(tok_vocab *v) {
     free(v->arena);
     free(v->off);
@@ -106,6 +111,7 @@ void tok_vocab_free(tok_vocab *v) {
     memset(v, 0, sizeof *v);
 }
 
+/* Doubling growth: amortized O(1) per id. */
 int tok_ids_push(int32_t **ids, size_t *n, size_t *cap, int32_t id, affect_error *err) {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "util/error.h"
 
+/* Copies a short configuration string into a fixed field, refusing oversize ones. */
 static int set_string(char *dst, size_t cap, const char *src, size_t n, const char *what,
                       affect_error *err) {
     if (n >= cap) return affect_fail(err, AFFECT_EUNSUPPORTED, "WordPiece: %s longer than %zu bytes", what, cap - 1);
@@ -12,11 +13,13 @@ static int set_string(char *dst, size_t cap, const char *src, size_t n, const ch
     return 0;
 }
 
+/* The unknown token's id is looked up once, after the vocabulary is complete. */
 static int finish(wordpiece_model *m) {
     m->unk_id = tok_vocab_find(&m->vocab, m->unk, strlen(m->unk));
     return 0;
 }
 
+/* Defaults are those of the Rust WordPieceBuilder for keys the file leaves out. */
 int wordpiece_from_json(wordpiece_model **out, const json_value *model, affect_error *err) {
     *out = NULL;
     const json_value *vocab = json_get(model, "vocab");
@@ -76,12 +79,14 @@ int wordpiece_from_vocab_txt(wordpiece_model **out, const char *txt, size_t len,
     return 0;
 }
 
+/* Accepts NULL. */
 void wordpiece_free(wordpiece_model *m) {
     if (!m) return;
     tok_vocab_free(&m->vocab);
     free(m);
 }
 
+/* A missing unknown token is an error only when a word needs it, as in Rust. */
 static int push_unk(const wordpiece_model *m, int32_t **ids, size_t *nids, size_t *cap, affect_error *err) {
     if (m->unk_id < 0)
         return affect_fail(err, AFFECT_EFORMAT, "WordPiece: unknown token '%s' is not in the vocabulary", m->unk);
