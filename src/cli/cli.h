@@ -7,4 +7,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 #endif

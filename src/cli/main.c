@@ -9,6 +9,9 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"predict", cmd_predict, "predict MODEL [TEXT...]   per-label probabilities"},
     {"pull", cmd_pull, "pull ORG/NAME [--revision REV]   download a model into the Hugging Face cache"},
     {"eval", cmd_eval, "eval --predictions P.csv --labels Y.csv [--bootstrap N] [--seed S] [--json]   AUC, AP, intervals"},
+    {"data", cmd_data, "data pull [--dir D] | info [--dir D] [--folds K] | config C.yaml   datasets and configs"},
+    {"compare", cmd_compare, "compare RUN_DIR... [--html FILE] [--markdown | --json]   rank runs, paired test, report"},
+    {"vocab", cmd_vocab, "vocab --size N [--min-frequency F] [--limit-alphabet A] --out DIR [FILE...]   learn a WordPiece vocabulary"},
 };
 
 static void usage(FILE *f) {

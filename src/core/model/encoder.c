@@ -185,6 +185,18 @@ static int check_inputs(const affect_model_config *c, const affect_encoder_acts 
     return AFFECT_OK;
 }
 
+/* Added for training (src/train/encoder_backward.c, engineer "grad"): the embedding stage
+ * alone (input checks, position ids, word + type + position, LayerNorm into x0), so the
+ * training forward can interleave dropout between stages without duplicating this code.
+ * affect_encoder_forward below is unchanged and does not call it. */
+int affect_encoder_embed_forward(const affect_model_config *c, const affect_encoder_params *p,
+                                 affect_encoder_acts *a, const int32_t *ids, affect_error *err) {
+    int rc = check_inputs(c, a, ids, err);
+    if (rc) return rc;
+    embeddings_forward(c, p, a, ids);
+    return AFFECT_OK;
+}
+
 /* The forward pass of all three families (they share the post-LN block). Each layer reads
  * its input from the previous layer's ln2 (x0 for layer 0) and leaves behind everything a
  * backward pass needs when the activations are per-layer. */
@@ -220,5 +232,77 @@ int affect_encoder_forward(const affect_model_config *c, const affect_encoder_pa
         layernorm_forward(ln2, a->ln2_mean + ls * BT, a->ln2_rstd + ls * BT, res2,
                           p->ln2w + L * H, p->ln2b + L * H, N, H, c->ln_eps);
     }
+    return AFFECT_OK;
+}
+
+/* ---- inference with packed weights ------------------------------------------------------- */
+
+#include "gemm.h"
+#include "parallel.h"
+
+/* Packs all 4·L matrices; on failure frees what was packed and leaves pk zeroed. */
+int affect_encoder_pack(affect_encoder_packed *pk, const affect_model_config *c,
+                        const affect_encoder_params *p, affect_error *err) {
+    memset(pk, 0, sizeof *pk);
+    int L = c->layers, H = c->hidden, F = c->ffn;
+    if (L <= 0) return AFFECT_OK;
+    pk->w = calloc((size_t)L * 4, sizeof *pk->w);
+    if (!pk->w) return affect_fail(err, AFFECT_ENOMEM, "encoder: out of memory packing weights");
+    pk->layers = L;
+    for (int l = 0; l < L; l++) {
+        size_t ll = (size_t)l, h = (size_t)H, f = (size_t)F;
+        affect_packed_w *w = pk->w + ll * 4;
+        int rc = affect_pack_weights(&w[0], p->qkvw + ll * 3 * h * h, 3 * H, H, err);
+        if (!rc) rc = affect_pack_weights(&w[1], p->attprojw + ll * h * h, H, H, err);
+        if (!rc) rc = affect_pack_weights(&w[2], p->fcw + ll * f * h, F, H, err);
+        if (!rc) rc = affect_pack_weights(&w[3], p->fcprojw + ll * h * f, H, F, err);
+        if (rc) {
+            affect_encoder_packed_free(pk);
+            return rc;
+        }
+    }
+    return AFFECT_OK;
+}
+
+void affect_encoder_packed_free(affect_encoder_packed *pk) {
+    if (!pk) return;
+    for (int i = 0; pk->w && i < pk->layers * 4; i++) affect_packed_free(&pk->w[i]);
+    free(pk->w);
+    memset(pk, 0, sizeof *pk);
+}
+
+/* The layer loop of affect_encoder_forward over the shared inference buffers: x (= ln2 = x0)
+ * -> qkv -> atty -> res1 = x + proj -> ln1 -> fch = GELU(ln1·W1ᵀ + b1) -> res2 (= res1) =
+ * ln1 + fch·W2ᵀ + b2 -> ln2 (= x0). */
+int affect_encoder_forward_packed(const affect_model_config *c, const affect_encoder_params *p,
+                                  const affect_encoder_packed *pk, affect_encoder_acts *a,
+                                  const int32_t *ids, const int32_t *mask, affect_error *err) {
+    if (a->per_layer || !pk || pk->layers != c->layers)
+        return affect_fail(err, AFFECT_EARG,
+                           "encoder: packed forward needs inference activations and %d packed layers",
+                           c->layers);
+    int rc = check_inputs(c, a, ids, err);
+    if (rc) return rc;
+    int B = a->B, T = a->T, H = c->hidden, NH = c->heads, N = B * T;
+    if (NH <= 0 || H % NH)
+        return affect_fail(err, AFFECT_EARG, "encoder: hidden %d is not a multiple of heads %d", H, NH);
+    int tasks = affect_parallel_threads();
+    float *scratch = malloc(attention_infer_scratch_floats(T, H, NH, tasks) * sizeof(float));
+    if (!scratch)
+        return affect_fail(err, AFFECT_ENOMEM, "encoder: out of memory for attention scratch (T=%d)", T);
+    embeddings_forward(c, p, a, ids);
+    for (int l = 0; l < c->layers; l++) {
+        size_t L = (size_t)l;
+        const affect_packed_w *w = pk->w + L * 4;
+        float *x = a->x0; /* = ln2 */
+        affect_linear_forward(a->qkv, x, &w[0], p->qkvb + L * 3 * H, NULL, N, AFFECT_ACT_NONE);
+        attention_forward_infer(a->atty, a->qkv, mask, B, T, H, NH, scratch, tasks);
+        affect_linear_forward(a->res1, a->atty, &w[1], p->attprojb + L * H, x, N, AFFECT_ACT_NONE);
+        layernorm_forward_infer(a->ln1, a->res1, p->ln1w + L * H, p->ln1b + L * H, N, H, c->ln_eps);
+        affect_linear_forward(a->fch, a->ln1, &w[2], p->fcb + L * c->ffn, NULL, N, AFFECT_ACT_GELU);
+        affect_linear_forward(a->res2, a->fch, &w[3], p->fcprojb + L * H, a->ln1, N, AFFECT_ACT_NONE);
+        layernorm_forward_infer(a->ln2, a->res2, p->ln2w + L * H, p->ln2b + L * H, N, H, c->ln_eps);
+    }
+    free(scratch);
     return AFFECT_OK;
 }

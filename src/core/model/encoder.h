@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "affect.h"
 #include "config.h"
+#include "gemm.h"
 
 #define AFFECT_ENC_NPARAMS 17
 
@@ -90,6 +91,29 @@ void affect_encoder_acts_free(affect_encoder_acts *a);
 int affect_encoder_forward(const affect_model_config *cfg, const affect_encoder_params *p,
                            affect_encoder_acts *a, const int32_t *ids, const int32_t *mask,
                            affect_error *err);
+
+/* Training support (additive, used by src/train/encoder_backward.c): only the embedding
+ * stage of affect_encoder_forward (same checks and errors), leaving pos, emb, emb_mean,
+ * emb_rstd and x0 filled. */
+int affect_encoder_embed_forward(const affect_model_config *cfg, const affect_encoder_params *p,
+                                 affect_encoder_acts *a, const int32_t *ids, affect_error *err);
+
+/* Inference copies of the four linear weights of every layer, repacked once (gemm.h) for
+ * the SIMD kernels. They are snapshots: after the parameters change (training), pack again. */
+typedef struct affect_encoder_packed {
+    int layers;
+    affect_packed_w *w; /* (L,4): qkv, attention output, FFN in, FFN out */
+} affect_encoder_packed;
+
+int affect_encoder_pack(affect_encoder_packed *pk, const affect_model_config *cfg,
+                        const affect_encoder_params *p, affect_error *err);
+void affect_encoder_packed_free(affect_encoder_packed *pk);
+
+/* affect_encoder_forward for inference (a->per_layer must be 0) with packed weights: the same
+ * function to float rounding, with fused bias/residual/GELU, vector math and threads. */
+int affect_encoder_forward_packed(const affect_model_config *cfg, const affect_encoder_params *p,
+                                  const affect_encoder_packed *pk, affect_encoder_acts *a,
+                                  const int32_t *ids, const int32_t *mask, affect_error *err);
 
 /* Longest sequence the position table allows (BERT/DistilBERT: P; RoBERTa: P - pad - 1). */
 int affect_encoder_max_length(const affect_model_config *cfg);

@@ -124,3 +124,97 @@ void pool_forward(float *out, const float *hidden, const int32_t *mask, int B, i
             for (int c = 0; c < C; c++) o[c] /= (float)n;
     }
 }
+
+/* ---- inference-only twins ------------------------------------------------------------------ */
+
+#include "parallel.h"
+#include "simd_math.h"
+
+typedef struct ln_task {
+    float *out;
+    const float *inp, *w, *b;
+    int N, C;
+    float eps;
+} ln_task;
+
+static void ln_task_run(void *ctx, int i, int n) {
+    const ln_task *t = ctx;
+    int r0 = (int)((long long)t->N * i / n), r1 = (int)((long long)t->N * (i + 1) / n);
+    for (int r = r0; r < r1; r++)
+        affect_layernorm_row(t->out + (size_t)r * t->C, t->inp + (size_t)r * t->C, t->w, t->b,
+                             t->C, t->eps);
+}
+
+/* Rows are independent, so splitting them never changes a value. */
+void layernorm_forward_infer(float *out, const float *inp, const float *weight,
+                             const float *bias, int N, int C, float eps) {
+    ln_task t = {out, inp, weight, bias, N, C, eps};
+    int tasks = (size_t)N * C >= 65536 ? affect_parallel_threads() : 1;
+    affect_parallel_for(tasks < N ? tasks : N, ln_task_run, &t);
+}
+
+/* One task's scratch: the (T,T) scores, K of one head packed as panels (scaled by 1/√hs),
+ * V of one head packed as panels. */
+static size_t att_slot_floats(int T, int hs) {
+    return (size_t)T * T + affect_panels_floats(T, hs) + affect_panels_floats(hs, T);
+}
+
+size_t attention_infer_scratch_floats(int T, int C, int NH, int tasks) {
+    return att_slot_floats(T, C / NH) * (size_t)(tasks > 0 ? tasks : 1);
+}
+
+typedef struct att_task {
+    float *out, *scratch;
+    const float *qkv;
+    const int32_t *mask;
+    int B, T, C, NH;
+} att_task;
+
+/* Softmax of a score row as masked_softmax_row defines it, with the vector exp. */
+static void masked_softmax_row_vec(float *s, const int32_t *mask, int T) {
+    float mx = -INFINITY;
+    int any = 0;
+    for (int j = 0; j < T; j++) {
+        if (mask[j]) { any = 1; if (s[j] > mx) mx = s[j]; }
+        else s[j] = -INFINITY;
+    }
+    if (!any) {
+        for (int j = 0; j < T; j++) s[j] = 1.0f / (float)T;
+        return;
+    }
+    float inv = 1.0f / affect_exp_shift_sum(s, (size_t)T, mx);
+    for (int j = 0; j < T; j++) s[j] *= inv;
+}
+
+/* Task i handles a contiguous run of the B·NH (batch, head) pairs with scratch slot i. */
+static void att_task_run(void *ctx, int i, int n) {
+    const att_task *t = ctx;
+    int T = t->T, C = t->C, hs = C / t->NH, pairs = t->B * t->NH;
+    size_t C3 = 3 * (size_t)C;
+    float scale = 1.0f / sqrtf((float)hs);
+    float *S = t->scratch + att_slot_floats(T, hs) * (size_t)i;
+    float *pk = S + (size_t)T * T;
+    float *pv = pk + affect_panels_floats(T, hs);
+    int q0 = (int)((long long)pairs * i / n), q1 = (int)((long long)pairs * (i + 1) / n);
+    for (int pi = q0; pi < q1; pi++) {
+        int b = pi / t->NH, h = pi % t->NH;
+        const float *q = t->qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        const int32_t *m = t->mask + (size_t)b * T;
+        affect_pack_panels(pk, q + C, C3, T, hs, 1, scale);    /* kᵀ/√hs */
+        affect_gemm_panels(S, (size_t)T, q, C3, pk, T, T, hs); /* S = q·kᵀ/√hs */
+        for (int r = 0; r < T; r++) masked_softmax_row_vec(S + (size_t)r * T, m, T);
+        affect_pack_panels(pv, q + 2 * C, C3, hs, T, 0, 1.0f); /* v */
+        affect_gemm_panels(t->out + (size_t)b * T * C + (size_t)h * hs, (size_t)C, S, (size_t)T,
+                           pv, T, hs, T);
+    }
+}
+
+/* Scaling k instead of the scores rounds differently from PyTorch (a few ulp of a score),
+ * far inside the parity budget; everything else is attention_forward's definition. */
+void attention_forward_infer(float *out, const float *qkv, const int32_t *mask, int B, int T,
+                             int C, int NH, float *scratch, int tasks) {
+    att_task t = {out, scratch, qkv, mask, B, T, C, NH};
+    int pairs = B * NH;
+    if (tasks > pairs) tasks = pairs;
+    affect_parallel_for(tasks, att_task_run, &t);
+}

@@ -39,4 +39,19 @@ void attention_forward(float *out, float *att, const float *qkv, const int32_t *
 void pool_forward(float *out, const float *hidden, const int32_t *mask, int B, int T, int C,
                   int pool);
 
+/* ---- inference-only twins (no statistics kept, SIMD math, threads) ----------------------
+ * The training path above stays as it is (a backward pass reads its layout); these compute
+ * the same functions to float rounding (vector exp/erf within ~2 ulp, other sum orders). */
+
+/* layernorm_forward without mean/rstd, vectorized, rows split over the parallel-for. */
+void layernorm_forward_infer(float *out, const float *inp, const float *weight,
+                             const float *bias, int N, int C, float eps);
+
+/* attention_forward for inference: the (batch, head) pairs are cut into `tasks` runs (at most
+ * affect_parallel_threads()), each with its own slice of `scratch`, which must hold
+ * attention_infer_scratch_floats(T, C, NH, tasks) floats. */
+size_t attention_infer_scratch_floats(int T, int C, int NH, int tasks);
+void attention_forward_infer(float *out, const float *qkv, const int32_t *mask, int B, int T,
+                             int C, int NH, float *scratch, int tasks);
+
 #endif

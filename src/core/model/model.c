@@ -85,6 +85,7 @@ int affect_model_load_dir(affect_model **out, const char *dir, affect_error *err
     if (!m) return affect_fail(err, AFFECT_ENOMEM, "out of memory loading %s", dir);
     int rc = load_config(&m->cfg, dir, err);
     if (!rc) rc = load_weights(m, dir, err);
+    if (!rc) rc = affect_encoder_pack(&m->packed, &m->cfg, &m->params, err);
     if (!rc) rc = affect_tokenizer_load_dir(&m->tok, dir, m->cfg.model_type, err);
     if (rc) {
         affect_model_free(m);
@@ -99,6 +100,7 @@ void affect_model_free(affect_model *m) {
     if (!m) return;
     affect_tokenizer_free(m->tok);
     affect_encoder_acts_free(&m->acts);
+    affect_encoder_packed_free(&m->packed);
     free(m->param_arena);
     free(m);
 }
@@ -122,7 +124,11 @@ int affect_model_embed(affect_model *m, const affect_batch *batch, int pool, flo
         return affect_fail(err, AFFECT_EARG, "embed: unknown pooling %d", pool);
     int rc = affect_encoder_acts_alloc(&m->acts, &m->cfg, batch->B, batch->T, 0, err);
     if (rc) return rc;
-    rc = affect_encoder_forward(&m->cfg, &m->params, &m->acts, batch->ids, batch->mask, err);
+    if (m->packed.w)
+        rc = affect_encoder_forward_packed(&m->cfg, &m->params, &m->packed, &m->acts, batch->ids,
+                                           batch->mask, err);
+    else
+        rc = affect_encoder_forward(&m->cfg, &m->params, &m->acts, batch->ids, batch->mask, err);
     if (rc) return rc;
     const float *h = affect_encoder_output(&m->acts, &m->cfg);
     size_t n = (size_t)batch->B * batch->T * m->cfg.hidden;

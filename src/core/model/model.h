@@ -15,6 +15,8 @@ struct affect_model {
     size_t n_params;                         /* floats in param_arena */
     affect_tokenizer *tok;
     affect_encoder_acts acts;                /* inference activations, grown on demand */
+    affect_encoder_packed packed;            /* inference copy of the linear weights (gemm.h);
+                                                re-pack after changing params */
 };
 
 /* Longest token sequence (special tokens included) the model can embed. */
