@@ -277,7 +277,8 @@ def main():
     rows = [l for l in txt.splitlines() if re.match(r"^\s*[123]\s{2}", l)]
     names = [l.split()[1] for l in rows[:3]]
     check(names == [os.path.basename(r["dir"]) for r in exp_rank], f"text table order {names}")
-    for s in ("Best and worst labels", "Paired bootstrap test of the top two", "Summary", "255.4 MiB", "9.8 ms", "86.7 MiB"):
+    for s in ("Best and worst labels", "Paired bootstrap test of the top two", "Summary", "255.4 MiB", "9.8 ms", "86.7 MiB",
+              "(undefined, skipped: grief)"):
         check(s in txt, f"text output lacks {s!r}")
     check(("excludes 0: significant" if (lo > 0 or hi < 0) else "includes 0: not significant") in txt, "text verdict")
     check(f"{diff:.4f}" in txt and f"[{lo:.4f}, {hi:.4f}]" in txt, "text shows the paired numbers")

@@ -89,6 +89,7 @@ typedef struct affect_run_config {
             int seed;
         } lemotif_split;
         int folds;                        /* 0: one split; K >= 2: K-fold cross-validation */
+        int max_rows;                     /* 0: all; else at most this many rows per file read (CI-sized runs) */
         struct {                          /* the user's own stage-2 data (replaces Lemotif) */
             char path[AFFECT_CFG_PATH];   /* "" = not used */
             char format[16];              /* "auto", "csv", "tsv", "jsonl" */
@@ -105,6 +106,7 @@ typedef struct affect_run_config {
     struct {
         int threads;                      /* 0 = all cores */
         int log_every;                    /* optimizer steps between train_log.jsonl lines */
+        int checkpoint_every;             /* optimizer steps between resumable checkpoints (0: epoch ends only) */
     } runtime;
     struct {
         affect_stage_config pretrain_mlm; /* optional stage 0: masked LM on the training texts */

@@ -67,6 +67,7 @@ const cfg_key cfg_keys[] = {
     K("data", "lemotif", CFG_STR, data.lemotif, 0, 0, NULL),
     K("data", "emoint", CFG_STR, data.emoint, 0, 0, NULL),
     K("data", "folds", CFG_INT, data.folds, 0, 1000, NULL),
+    K("data", "max_rows", CFG_INT, data.max_rows, 0, 2147483647.0, NULL),
     K("data.lemotif_split", "train", CFG_FLOAT, data.lemotif_split.train, 0, 1, NULL),
     K("data.lemotif_split", "val", CFG_FLOAT, data.lemotif_split.val, 0, 1, NULL),
     K("data.lemotif_split", "test", CFG_FLOAT, data.lemotif_split.test, 0, 1, NULL),
@@ -83,6 +84,7 @@ const cfg_key cfg_keys[] = {
     K("data.custom", "group_column", CFG_STR, data.custom.group_column, 0, 0, NULL),
     K("runtime", "threads", CFG_INT, runtime.threads, 0, 4096, NULL),
     K("runtime", "log_every", CFG_INT, runtime.log_every, 1, 1 << 30, NULL),
+    K("runtime", "checkpoint_every", CFG_INT, runtime.checkpoint_every, 0, 1 << 30, NULL),
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 _Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= sizeof(((affect_run_config *)0)->given),
@@ -208,6 +210,7 @@ void affect_run_config_defaults(affect_run_config *c) {
 
     c->runtime.threads = 0;
     c->runtime.log_every = 10;
+    c->runtime.checkpoint_every = 500;
 }
 
 void cfg_apply_inheritance(affect_run_config *c) {

@@ -369,6 +369,14 @@ static int put_double(json_buf *b, double v) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) break;
     }
+    /* 3e-05 -> 3.0e-05: YAML 1.1 readers (PyYAML) only take an exponent form with a point
+     * as a float, and the run folder's config.yaml is read by Python tools too. */
+    char *e = strchr(tmp, 'e');
+    if (e && !memchr(tmp, '.', (size_t)(e - tmp)) && strlen(tmp) + 3 < sizeof tmp) {
+        memmove(e + 2, e, strlen(e) + 1);
+        e[0] = '.';
+        e[1] = '0';
+    }
     return json_buf_append(b, tmp, strlen(tmp));
 }
 

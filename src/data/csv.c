@@ -90,8 +90,8 @@ int csv_next(csv_reader *r, int *got, affect_error *err) {
             for (;;) {
                 const char *q = memchr(p, '"', (size_t)(end - p));
                 if (!q)
-                    return affect_fail(err, AFFECT_EFORMAT, "%s:%zu: quoted field never closed (opened on line %zu)",
-                                       r->name, r->next_line, qline);
+                    return affect_fail(err, AFFECT_EFORMAT, "%s:%zu: quoted field never closed (the file ends inside it)",
+                                       r->name, qline);
                 for (const char *s = p; s < q; s++) /* count lines inside the quotes */
                     if (*s == '\n' || (*s == '\r' && (s + 1 >= q || s[1] != '\n'))) r->next_line++;
                 if ((rc = put(r, p, (size_t)(q - p), err))) return rc;

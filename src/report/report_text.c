@@ -157,6 +157,18 @@ static size_t undefined_count(const report_run *r) {
     return k;
 }
 
+/* "grief, pride and 3 more": the labels whose AUC is undefined, escaped by `esc`. */
+static void undefined_names(rbuf *b, const report_run *r, void (*esc)(rbuf *, const char *)) {
+    size_t shown = 0, total = undefined_count(r);
+    for (size_t j = 0; j < r->n_labels && shown < 3; j++)
+        if (isnan(r->per_label_auc[j])) {
+            if (shown) rb_put(b, ", ");
+            esc(b, r->label_names[j]);
+            shown++;
+        }
+    if (total > shown) rb_printf(b, " and %zu more", total - shown);
+}
+
 /* Greedy word wrap at `width` columns for the summary paragraph. */
 static void wrap(rbuf *b, const char *s, size_t width) {
     size_t col = 0;
@@ -208,8 +220,7 @@ int report_render_text(const report_comparison *c, int color, json_buf *out, aff
         rb_put(&b, "  [");
         rb_term(&b, r->name);
         rb_printf(&b, "]%s", color ? ANSI_RESET : "");
-        size_t u = undefined_count(r);
-        if (u) rb_printf(&b, "  (%zu undefined label%s skipped)", u, u == 1 ? "" : "s");
+        if (undefined_count(r)) { rb_put(&b, "  (undefined, skipped: "); undefined_names(&b, r, rb_term); rb_put(&b, ")"); }
         rb_put(&b, "\n");
         if (r->n_best == 0) { rb_put(&b, "   no label has a defined AUC\n"); continue; }
         labels_table(&t, r);
@@ -262,8 +273,7 @@ int report_render_markdown(const report_comparison *c, json_buf *out, affect_err
         rb_put(&b, "** (");
         rb_md(&b, r->name);
         rb_put(&b, ")");
-        size_t u = undefined_count(r);
-        if (u) rb_printf(&b, ", %zu undefined label%s skipped", u, u == 1 ? "" : "s");
+        if (undefined_count(r)) { rb_put(&b, "; undefined, skipped: "); undefined_names(&b, r, rb_md); }
         rb_put(&b, "\n\n");
         if (r->n_best == 0) { rb_put(&b, "No label has a defined AUC.\n"); continue; }
         labels_table(&t, r);

@@ -215,6 +215,23 @@ const affect_train_tensor *affect_trainer_tensor(const affect_trainer *tr, size_
     return i < tr->ntensors ? &tr->tensors[i] : NULL;
 }
 int64_t affect_trainer_step(const affect_trainer *tr) { return tr->opt_step; }
+uint64_t affect_trainer_micro_steps(const affect_trainer *tr) { return tr->micro; }
+
+/* Checked before anything changes, so a bad checkpoint leaves the trainer as it was. */
+int affect_trainer_restore_counters(affect_trainer *tr, int64_t opt_step, uint64_t micro,
+                                    const int64_t *adam_steps, affect_error *err) {
+    if (opt_step < 0)
+        return affect_fail(err, AFFECT_EFORMAT, "trainer: negative optimizer step %lld",
+                           (long long)opt_step);
+    for (size_t i = 0; i < tr->ntensors; i++)
+        if (adam_steps[i] < 0)
+            return affect_fail(err, AFFECT_EFORMAT, "trainer: tensor '%s' has AdamW step %lld",
+                               tr->tensors[i].name, (long long)adam_steps[i]);
+    for (size_t i = 0; i < tr->ntensors; i++) tr->tensors[i].adam_step = adam_steps[i];
+    tr->opt_step = opt_step;
+    tr->micro = micro;
+    return AFFECT_OK;
+}
 
 /* ---- per-batch buffers ------------------------------------------------------------------ */
 

@@ -141,6 +141,14 @@ size_t affect_trainer_num_tensors(const affect_trainer *tr);
 const affect_train_tensor *affect_trainer_tensor(const affect_trainer *tr, size_t i);
 /* Optimizer steps taken so far (the schedule's counter). */
 int64_t affect_trainer_step(const affect_trainer *tr);
+/* Micro-batches run so far (the dropout RNG's stream counter). */
+uint64_t affect_trainer_micro_steps(const affect_trainer *tr);
+/* Restores the counters a checkpoint saved (train/checkpoint.c), so a resumed run takes the
+ * same schedule, dropout streams and per-tensor AdamW bias corrections as an uninterrupted
+ * one. adam_steps has affect_trainer_num_tensors() entries (tensor order); none may be
+ * negative. */
+int affect_trainer_restore_counters(affect_trainer *tr, int64_t opt_step, uint64_t micro,
+                                    const int64_t *adam_steps, affect_error *err);
 
 /* Forward + loss + backward of one micro-batch, adding (1/accum_steps)·gradient into the
  * gradient arena. A non-finite loss is AFFECT_EFORMAT naming the optimizer step and the
