@@ -27,12 +27,14 @@
 #include <string.h>
 #include <time.h>
 
+/* Monotonic wall clock in ms: what a caller of the library waits, threads included. */
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* qsort order for medians. */
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -45,10 +47,10 @@ typedef struct bench {
     int H;
     affect_batch batch;
     float *hidden; /* (B,T,H) */
-    size_t cap;    /* floats in hidden */
 } bench;
 
-/* Reads B*T ids and sets up an all-ones mask; the buffers grow to the largest shape. */
+/* Reads B*T ids and sets up an all-ones mask (no padding, as the peers get), replacing the
+ * previous command's batch; -1 when the file is short or the shape absurd. */
 static int load_batch(bench *b, const char *path, int B, int T) {
     if (B <= 0 || T <= 0 || B > 4096 || T > 4096) return -1;
     size_t n = (size_t)B * T;
@@ -75,6 +77,7 @@ static int load_batch(bench *b, const char *path, int B, int T) {
     return 0;
 }
 
+/* The call being timed: the public API, hidden states copied out like the peers return them. */
 static int forward(bench *b, affect_error *err) {
     return affect_model_embed(b->m, &b->batch, AFFECT_POOL_MEAN, b->hidden, NULL, err);
 }
@@ -106,6 +109,7 @@ static int cmd_run(bench *b, int warm, int reps) {
  * next to the real forward's median, so drift shows as a mismatch rather than going unseen.
  * GELU is fused into the FFN-in GEMM; its share is the difference to the same GEMM run once
  * more without it (into a spare buffer). */
+/* Milliseconds since *t0, and restarts the clock there. */
 static double since(double *t0) {
     double t = now_ms(), d = t - *t0;
     *t0 = t;

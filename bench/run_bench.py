@@ -129,6 +129,8 @@ def main(argv):
     ap.add_argument("--models", default="distilbert,minilm,tinybert")
     ap.add_argument("--torch-omp-wait", default="PASSIVE",
                     help="OMP_WAIT_POLICY for torch (PASSIVE measured best: ACTIVE spinning fights OpenBLAS's threads)")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                    help="first wait up to S seconds for the 1-minute load average to fall below 1")
     ap.add_argument("--no-profile", action="store_true", help="skip affect's time breakdown at batch 1, seq 64")
     a = ap.parse_args(argv[1:])
 
@@ -148,6 +150,9 @@ def main(argv):
         env.pop(k, None)  # each engine sets its thread count per cell itself
     torch_env = dict(env, OMP_WAIT_POLICY=a.torch_omp_wait) if a.torch_omp_wait else env
 
+    deadline = time.time() + a.wait_quiet
+    while loadavg() >= 1.0 and time.time() < deadline:
+        time.sleep(5)
     t_start, load0 = time.time(), loadavg()
     rows, infos, profiles, diffs = [], {}, {}, []
     for name in a.models.split(","):
@@ -189,6 +194,9 @@ def main(argv):
     print(f"# CPU: {cpu_model()} ({os.cpu_count()} logical cores); load average {load0:.2f} at start, "
           f"{load1:.2f} at end; {time.time() - t_start:.0f} s; {'quick' if a.quick else 'full sweep'}")
     cs = ", ".join(f"{k}={v}" for k, v in core_env.items()) or "none set"
+    if max(load0, load1) > 1.5:
+        print(f"# WARNING: other processes were busy on these {os.cpu_count()} cores (load {max(load0, load1):.1f}): "
+              f"times are inflated, 2-thread cells most of all; rerun on a quiet machine (--wait-quiet 600)")
     print(f"# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE: {'kept' if a.keep_coretype else 'UNSET for all engines'} "
           f"(environment had: {cs})")
     print(f"# affect: OpenBLAS core {ai['core']} ({ai['config']})")

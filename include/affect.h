@@ -104,6 +104,15 @@ const char *affect_model_label_name(const affect_model *m, int i);
 
 enum { AFFECT_POOL_MEAN = 0, AFFECT_POOL_CLS = 1 };
 
+/* A trained model (a folder `affect train` exported, with affect_heads.json): per-label
+ * probabilities sigmoid(logits) into probs (B,L), and the intensity head's raw output into
+ * intensity (B) (may be NULL; must be NULL when affect_model_has_intensity is 0). The
+ * pooling is the one the heads were trained with. A bare encoder is AFFECT_EARG. */
+int affect_model_predict(affect_model *m, const affect_batch *batch, float *probs,
+                         float *intensity, affect_error *err);
+/* 1 when the model's intensity head was trained (affect_heads.json intensity.enabled). */
+int affect_model_has_intensity(const affect_model *m);
+
 /* Runs the encoder on a batch. `hidden` (B,T,H) receives the last layer's hidden states
  * (may be NULL); `pooled` (B,H) the pooled vector (may be NULL). */
 int affect_model_embed(affect_model *m, const affect_batch *batch, int pool, float *hidden,

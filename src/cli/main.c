@@ -11,6 +11,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"eval", cmd_eval, "eval --predictions P.csv --labels Y.csv [--bootstrap N] [--seed S] [--json]   AUC, AP, intervals"},
     {"data", cmd_data, "data pull [--dir D] | info [--dir D] [--folds K] | config C.yaml   datasets and configs"},
     {"compare", cmd_compare, "compare RUN_DIR... [--html FILE] [--markdown | --json]   rank runs, paired test, report"},
+    {"train", cmd_train, "train CONFIG.yaml [--resume] [--folds K] [--check]   the two-stage EmotionModel pipeline -> run folder"},
     {"vocab", cmd_vocab, "vocab --size N [--min-frequency F] [--limit-alphabet A] --out DIR [FILE...]   learn a WordPiece vocabulary"},
 };
 

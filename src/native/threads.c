@@ -87,9 +87,12 @@ static void parallel_for_pool(int n, affect_task_fn fn, void *ctx) {
     pthread_mutex_unlock(&wake_mu);
     int ran = drain(gen);
     atomic_fetch_add(&P.done, ran);
-    while (atomic_load_explicit(&P.done, memory_order_acquire) < n) {
+    /* the last tasks run on other threads: poll, and once that takes long (their thread was
+     * preempted on a busy machine) give the core away instead of burning it */
+    for (long spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < n; spins++) {
+        if (spins > SPIN_ITERS / 4) sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+        else __builtin_ia32_pause();
 #endif
     }
     pthread_mutex_unlock(&run_lock);

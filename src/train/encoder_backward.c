@@ -7,6 +7,7 @@
 
 #include "model/gemm.h"
 #include "model/kernels.h"
+#include "model/parallel.h"
 #include "train/dropout.h"
 #include "util/error.h"
 
@@ -68,7 +69,7 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
 
 /* d/dx [x·Φ(x)] = Φ(x) + x·φ(x) with the exact normal CDF, matching the forward's erf form
  * (the tanh approximation's derivative differs by up to ~1e-3). */
-void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+static void gelu_backward_range(float *dinp, const float *inp, const float *dout, size_t n) {
     const float inv_sqrt2 = 0.70710678118654752440f;
     const float inv_sqrt_2pi = 0.39894228040143267794f;
     for (size_t i = 0; i < n; i++) {
@@ -77,6 +78,27 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
         float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
         dinp[i] = dout[i] * (cdf + x * pdf);
     }
+}
+
+typedef struct gelu_bw_job {
+    float *dinp;
+    const float *inp, *dout;
+    size_t n;
+} gelu_bw_job;
+
+static void gelu_backward_task(void *ctx, int i, int n) {
+    const gelu_bw_job *j = ctx;
+    size_t lo = j->n * (size_t)i / (size_t)n, hi = j->n * (size_t)(i + 1) / (size_t)n;
+    gelu_backward_range(j->dinp + lo, j->inp + lo, j->dout + lo, hi - lo);
+}
+
+/* Elementwise, so it is split across the parallel-for threads (erff/expf per element cost
+ * ~10% of a step single-threaded); every element is the same scalar expression whichever
+ * task computes it, so the result does not depend on the thread count. */
+void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    gelu_bw_job j = {dinp, inp, dout, n};
+    int tasks = n >= 65536 ? affect_parallel_threads() : 1;
+    affect_parallel_for(tasks, gelu_backward_task, &j);
 }
 
 void pool_backward(float *dhidden, const float *dpooled, const int32_t *mask, int B, int T,

@@ -10,6 +10,7 @@
 #include "model/kernels.h"
 #include "train/clip.h"
 #include "train/dropout.h"
+#include "train/parallel_adamw.h"
 #include "util/error.h"
 
 #define NAME_CAP 128
@@ -24,6 +25,7 @@ struct affect_trainer {
     affect_heads_params hp, hg;
     affect_train_tensor *tensors;
     char (*names)[NAME_CAP];
+    affect_adamw_item *items;       /* (ntensors) the fused optimizer pass's work list */
     size_t ntensors;
     int64_t opt_step;               /* optimizer steps taken */
     uint64_t micro;                 /* micro-batches run (dropout streams) */
@@ -91,7 +93,8 @@ static int build_tensors(affect_trainer *tr, affect_error *err) {
     size_t cap = nref + AFFECT_HEADS_NPARAMS;
     tr->tensors = calloc(cap, sizeof *tr->tensors);
     tr->names = calloc(cap, sizeof *tr->names);
-    if (!tr->tensors || !tr->names) {
+    tr->items = calloc(cap, sizeof *tr->items);
+    if (!tr->tensors || !tr->names || !tr->items) {
         free(refs);
         return affect_fail(err, AFFECT_ENOMEM, "trainer: out of memory for the tensor list");
     }
@@ -165,6 +168,7 @@ void affect_trainer_free(affect_trainer *tr) {
     free(tr->v);
     free(tr->tensors);
     free(tr->names);
+    free(tr->items);
     affect_encoder_acts_free(&tr->acts);
     affect_encoder_grad_scratch_free(&tr->gs);
     affect_heads_acts_free(&tr->ha);
@@ -374,8 +378,12 @@ int affect_train_optimizer_step(affect_trainer *tr, const affect_train_opts *o,
     affect_fspan spans[2] = {{tr->grads, tr->n_enc}, {tr->grads + tr->n_enc, tr->n_total - tr->n_enc}};
     affect_fspan *sp = frozen ? &spans[1] : &spans[0];
     int nsp = frozen ? 1 : 2;
-    float norm = o->max_grad_norm > 0.0f ? affect_clip_grad_norm(sp, nsp, o->max_grad_norm)
-                                         : (float)affect_grad_global_norm(sp, nsp);
+    /* affect_clip_grad_norm's arithmetic, with its scaling pass folded into AdamW's */
+    float norm = (float)affect_grad_norm_parallel(sp, nsp), grad_scale = 1.0f;
+    if (o->max_grad_norm > 0.0f && isfinite(norm)) {
+        float coef = (1.0f / (norm + 1e-6f)) * o->max_grad_norm;
+        if (coef < 1.0f) grad_scale = coef;
+    }
     int64_t step = tr->opt_step + 1;
     if (!isfinite(norm)) {
         const char *bad = "?";
@@ -393,14 +401,18 @@ int affect_train_optimizer_step(affect_trainer *tr, const affect_train_opts *o,
     }
     double lr = o->lr * affect_lr_multiplier(o->schedule, tr->opt_step, o->warmup_steps,
                                              o->total_steps, o->num_cycles);
+    /* every tensor's AdamW update (frozen ones: none) and the zeroing of its gradient, in
+     * one multi-threaded pass (train/parallel_adamw.h: bit-identical to clip scaling, then
+     * affect_adamw_update per tensor, then affect_grads_zero over the arena, which the
+     * tensors tile) */
     for (size_t i = 0; i < tr->ntensors; i++) {
         affect_train_tensor *t = &tr->tensors[i];
-        if (frozen && t->encoder) continue;
-        t->adam_step++;
-        affect_adamw_update(t->param, t->grad, t->m, t->v, t->n, &o->adam, lr, t->adam_step,
-                            t->decays);
+        int update = !(frozen && t->encoder);
+        if (update) t->adam_step++;
+        affect_adamw_item it = {t->param, t->grad, t->m, t->v, t->n, update, t->adam_step, t->decays};
+        tr->items[i] = it;
     }
-    affect_grads_zero(tr->grads, tr->n_total);
+    affect_adamw_fused(tr->items, tr->ntensors, &o->adam, lr, grad_scale);
     tr->opt_step = step;
     if (info) {
         info->step = step;

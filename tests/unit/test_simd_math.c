@@ -2,7 +2,8 @@
  * the CPU has: erf against erf() in double over a dense grid of [-10, 10] (max |error| < 3e-7)
  * plus special values; exp against exp() in double over its whole normal range (< 2 ulp),
  * exactly 0 below -87.34 and for -inf, inf above the overflow threshold; GELU; the softmax
- * helper with masked (-inf) entries; a LayerNorm row against double; tails of every length. */
+ * helper with masked (-inf) entries, max and scale; a LayerNorm row against double; tails
+ * of every length. */
 #include "model/gemm.h"
 #include "model/simd_math.h"
 #include <float.h>
@@ -115,6 +116,17 @@ static void test_softmax_helper(int lv) {
             if (isinf(keep[j])) CHECK(s[j] == 0.0f, "%s n=%d: masked entry %d = %g", name(lv), n, j, (double)s[j]);
         }
         CHECK(worst < 3e-7, "%s n=%d: exp error %g", name(lv), n, worst);
+        /* max and scale over the same tail shapes: the largest value sits at the end */
+        float v[40], want = -INFINITY;
+        for (int j = 0; j < n; j++) { v[j] = keep[j] + (j == n - 1 ? 9.0f : 0.0f); want = v[j] > want ? v[j] : want; }
+        CHECK(affect_max_vec(v, (size_t)n) == want, "%s n=%d: max %g, want %g", name(lv), n,
+              (double)affect_max_vec(v, (size_t)n), (double)want);
+        float sc[41];
+        for (int j = 0; j <= n; j++) sc[j] = (float)j;
+        affect_scale_vec(sc, (size_t)n, 0.5f);
+        int ok = sc[n] == (float)n; /* past the end: untouched */
+        for (int j = 0; j < n; j++) ok = ok && sc[j] == 0.5f * (float)j;
+        CHECK(ok, "%s n=%d: scale wrong or wrote past the end", name(lv), n);
         CHECK(fabs(sum - ref_sum) < 1e-6 * ref_sum + 1e-30, "%s n=%d: sum %.9g vs %.9g", name(lv), n, (double)sum, ref_sum);
     }
 }

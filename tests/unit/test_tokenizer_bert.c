@@ -11,16 +11,7 @@
 #include "tokenize/tokenizer_internal.h"
 #include "tokenize/wordpiece.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                            \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-            fprintf(stderr, __VA_ARGS__);                                           \
-            fprintf(stderr, "\n");                                                  \
-            failures++;                                                             \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 static void check_norm_n(const bert_normalizer *bn, const char *in, size_t inlen, const char *want) {
     norm_buf nb = {0};

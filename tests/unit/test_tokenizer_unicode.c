@@ -7,16 +7,7 @@
 #include <string.h>
 #include "tokenize/unicode.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                            \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-            fprintf(stderr, __VA_ARGS__);                                           \
-            fprintf(stderr, "\n");                                                  \
-            failures++;                                                             \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 /* Decodes all of s and compares with the expected code points (what TextDecoder gives). */
 static void check_decode(const char *s, size_t len, const uint32_t *want, size_t nwant) {

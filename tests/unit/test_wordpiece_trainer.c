@@ -15,17 +15,7 @@
 #include "affect.h"
 #include "vocab/wordpiece_trainer.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
+#include "check.h"
 
 static const char *const NO_SPECIALS[] = {NULL};
 

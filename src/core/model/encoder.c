@@ -286,7 +286,8 @@ int affect_encoder_forward_packed(const affect_model_config *c, const affect_enc
     int B = a->B, T = a->T, H = c->hidden, NH = c->heads, N = B * T;
     if (NH <= 0 || H % NH)
         return affect_fail(err, AFFECT_EARG, "encoder: hidden %d is not a multiple of heads %d", H, NH);
-    int tasks = affect_parallel_threads();
+    int threads = affect_parallel_threads();
+    int tasks = threads > 1 ? 4 * threads : 1; /* see affect_linear_forward */
     float *scratch = malloc(attention_infer_scratch_floats(T, H, NH, tasks) * sizeof(float));
     if (!scratch)
         return affect_fail(err, AFFECT_ENOMEM, "encoder: out of memory for attention scratch (T=%d)", T);

@@ -196,7 +196,10 @@ void affect_linear_forward(float *out, const float *in, const affect_packed_w *w
                              M, w->N, w->K, (size_t)w->K, (size_t)w->N,
                              residual && residual == out, act};
     linear_task t = {&job, (w->N + AFFECT_PANEL - 1) / AFFECT_PANEL, affect_simd_level()};
-    int tasks = affect_parallel_threads();
+    /* a few tasks per thread, so a thread the OS preempts (a busy machine) holds back little
+     * of the work: the others take the rest */
+    int threads = affect_parallel_threads();
+    int tasks = threads > 1 ? 4 * threads : 1;
     double flops = 2.0 * M * (double)w->N * (double)w->K;
     if (tasks > t.np) tasks = t.np;
     if (flops < 2e5) tasks = 1;

@@ -149,7 +149,8 @@ static void ln_task_run(void *ctx, int i, int n) {
 void layernorm_forward_infer(float *out, const float *inp, const float *weight,
                              const float *bias, int N, int C, float eps) {
     ln_task t = {out, inp, weight, bias, N, C, eps};
-    int tasks = (size_t)N * C >= 65536 ? affect_parallel_threads() : 1;
+    int threads = affect_parallel_threads();
+    int tasks = (size_t)N * C >= 65536 && threads > 1 ? 4 * threads : 1;
     affect_parallel_for(tasks < N ? tasks : N, ln_task_run, &t);
 }
 
@@ -170,8 +171,14 @@ typedef struct att_task {
     int B, T, C, NH;
 } att_task;
 
-/* Softmax of a score row as masked_softmax_row defines it, with the vector exp. */
-static void masked_softmax_row_vec(float *s, const int32_t *mask, int T) {
+/* Softmax of a score row as masked_softmax_row defines it, with the vector exp; `full` says
+ * the mask is all ones (the common unpadded row), which skips the masking pass. */
+static void masked_softmax_row_vec(float *s, const int32_t *mask, int T, int full) {
+    if (full) {
+        float mx = affect_max_vec(s, (size_t)T);
+        affect_scale_vec(s, (size_t)T, 1.0f / affect_exp_shift_sum(s, (size_t)T, mx));
+        return;
+    }
     float mx = -INFINITY;
     int any = 0;
     for (int j = 0; j < T; j++) {
@@ -182,8 +189,7 @@ static void masked_softmax_row_vec(float *s, const int32_t *mask, int T) {
         for (int j = 0; j < T; j++) s[j] = 1.0f / (float)T;
         return;
     }
-    float inv = 1.0f / affect_exp_shift_sum(s, (size_t)T, mx);
-    for (int j = 0; j < T; j++) s[j] *= inv;
+    affect_scale_vec(s, (size_t)T, 1.0f / affect_exp_shift_sum(s, (size_t)T, mx));
 }
 
 /* Task i handles a contiguous run of the B·NH (batch, head) pairs with scratch slot i. */
@@ -202,7 +208,9 @@ static void att_task_run(void *ctx, int i, int n) {
         const int32_t *m = t->mask + (size_t)b * T;
         affect_pack_panels(pk, q + C, C3, T, hs, 1, scale);    /* kᵀ/√hs */
         affect_gemm_panels(S, (size_t)T, q, C3, pk, T, T, hs); /* S = q·kᵀ/√hs */
-        for (int r = 0; r < T; r++) masked_softmax_row_vec(S + (size_t)r * T, m, T);
+        int full = 1;
+        for (int j = 0; j < T && full; j++) full = m[j] != 0;
+        for (int r = 0; r < T; r++) masked_softmax_row_vec(S + (size_t)r * T, m, T, full);
         affect_pack_panels(pv, q + 2 * C, C3, hs, T, 0, 1.0f); /* v */
         affect_gemm_panels(t->out + (size_t)b * T * C + (size_t)h * hs, (size_t)C, S, (size_t)T,
                            pv, T, hs, T);

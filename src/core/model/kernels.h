@@ -47,8 +47,8 @@ void pool_forward(float *out, const float *hidden, const int32_t *mask, int B, i
 void layernorm_forward_infer(float *out, const float *inp, const float *weight,
                              const float *bias, int N, int C, float eps);
 
-/* attention_forward for inference: the (batch, head) pairs are cut into `tasks` runs (at most
- * affect_parallel_threads()), each with its own slice of `scratch`, which must hold
+/* attention_forward for inference: the (batch, head) pairs are cut into `tasks` runs (each
+ * with its own slice of `scratch`, run through the parallel-for), so `scratch` must hold
  * attention_infer_scratch_floats(T, C, NH, tasks) floats. */
 size_t attention_infer_scratch_floats(int T, int C, int NH, int tasks);
 void attention_forward_infer(float *out, const float *qkv, const int32_t *mask, int B, int T,

@@ -4,6 +4,7 @@
 #include "tensors.h"
 #include "util/blob.h"
 #include "util/error.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,27 @@ static int load_weights(affect_model *m, const char *dir, affect_error *err) {
         }
     } else {
         rc = affect_arch_load(&m->cfg, &m->params, &ts, chosen, err);
+        if (!rc && m->heads)
+            rc = affect_heads_load_weights(m->heads, &ts, m->cfg.hidden, chosen, err);
     }
     affect_tensor_set_free(&ts);
     affect_blob_close(&blob);
+    return rc;
+}
+
+/* A trained model (affect train's final_model/) has affect_heads.json beside its weights;
+ * its absence means a bare encoder, not an error. */
+static int load_heads_meta(affect_model *m, const char *dir, affect_error *err) {
+    char path[4096];
+    int rc = join(path, sizeof path, dir, "affect_heads.json", err);
+    if (rc || !affect_file_exists(path)) return rc;
+    char *text = NULL;
+    size_t len = 0;
+    if ((rc = affect_read_file(path, &text, &len, err))) return rc;
+    m->heads = calloc(1, sizeof *m->heads);
+    if (!m->heads) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory loading %s", path);
+    else rc = affect_heads_meta_parse(m->heads, text, len, "affect_heads.json", err);
+    free(text);
     return rc;
 }
 
@@ -84,6 +103,7 @@ int affect_model_load_dir(affect_model **out, const char *dir, affect_error *err
     affect_model *m = calloc(1, sizeof *m);
     if (!m) return affect_fail(err, AFFECT_ENOMEM, "out of memory loading %s", dir);
     int rc = load_config(&m->cfg, dir, err);
+    if (!rc) rc = load_heads_meta(m, dir, err);
     if (!rc) rc = load_weights(m, dir, err);
     if (!rc) rc = affect_encoder_pack(&m->packed, &m->cfg, &m->params, err);
     if (!rc) rc = affect_tokenizer_load_dir(&m->tok, dir, m->cfg.model_type, err);
@@ -98,6 +118,8 @@ int affect_model_load_dir(affect_model **out, const char *dir, affect_error *err
 /* Accepts NULL and half-loaded models (the load path's error exit uses it). */
 void affect_model_free(affect_model *m) {
     if (!m) return;
+    affect_heads_model_free(m->heads);
+    free(m->heads);
     affect_tokenizer_free(m->tok);
     affect_encoder_acts_free(&m->acts);
     affect_encoder_packed_free(&m->packed);
@@ -108,9 +130,15 @@ void affect_model_free(affect_model *m) {
 /* Accessors; NULL-tolerant so callers can chain them after a failed load. */
 const affect_tokenizer *affect_model_tokenizer(const affect_model *m) { return m ? m->tok : NULL; }
 int affect_model_hidden_size(const affect_model *m) { return m ? m->cfg.hidden : 0; }
-/* Classifier heads arrive with training; a loaded Hugging Face encoder has none. */
-int affect_model_num_labels(const affect_model *m) { (void)m; return 0; }
-const char *affect_model_label_name(const affect_model *m, int i) { (void)m; (void)i; return NULL; }
+/* Classifier heads arrive with training (affect_heads.json); a Hugging Face encoder has none. */
+int affect_model_num_labels(const affect_model *m) { return m && m->heads ? m->heads->L : 0; }
+const char *affect_model_label_name(const affect_model *m, int i) {
+    return m && m->heads && i >= 0 && i < m->heads->L ? m->heads->label_names[i] : NULL;
+}
+int affect_model_has_intensity(const affect_model *m) {
+    return m && m->heads ? m->heads->has_intensity : 0;
+}
+const affect_heads_model *affect_model_heads(const affect_model *m) { return m ? m->heads : NULL; }
 int affect_model_max_length(const affect_model *m) { return affect_encoder_max_length(&m->cfg); }
 const affect_model_config *affect_model_config_of(const affect_model *m) { return &m->cfg; }
 
@@ -135,4 +163,25 @@ int affect_model_embed(affect_model *m, const affect_batch *batch, int pool, flo
     if (hidden) memcpy(hidden, h, n * sizeof *hidden);
     if (pooled) pool_forward(pooled, h, batch->mask, batch->B, batch->T, m->cfg.hidden, pool);
     return AFFECT_OK;
+}
+
+/* Encoder, the pooling the heads were trained with, then the heads: the whole EmotionModel in
+ * eval mode, as the trainer's own validation computes it. */
+int affect_model_predict(affect_model *m, const affect_batch *batch, float *probs,
+                         float *intensity, affect_error *err) {
+    if (!m || !m->heads)
+        return affect_fail(err, AFFECT_EARG, "predict: the model has no classification heads");
+    if (!batch || batch->B <= 0)
+        return affect_fail(err, AFFECT_EARG, "predict: empty or invalid batch");
+    if (intensity && !m->heads->has_intensity)
+        return affect_fail(err, AFFECT_EARG, "predict: the model has no trained intensity head");
+    size_t H = (size_t)m->cfg.hidden, B = (size_t)batch->B;
+    if (B > SIZE_MAX / sizeof(float) / H)
+        return affect_fail(err, AFFECT_ENOMEM, "predict: batch of %d rows is too large", batch->B);
+    float *pooled = malloc(B * H * sizeof *pooled);
+    if (!pooled) return affect_fail(err, AFFECT_ENOMEM, "predict: out of memory for %d rows", batch->B);
+    int rc = affect_model_embed(m, batch, m->heads->pool, NULL, pooled, err);
+    if (!rc) rc = affect_heads_infer(m->heads, pooled, batch->B, probs, intensity, err);
+    free(pooled);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include "affect.h"
 #include "config.h"
 #include "encoder.h"
+#include "heads_infer.h"
 
 struct affect_model {
     affect_model_config cfg;
@@ -17,10 +18,14 @@ struct affect_model {
     affect_encoder_acts acts;                /* inference activations, grown on demand */
     affect_encoder_packed packed;            /* inference copy of the linear weights (gemm.h);
                                                 re-pack after changing params */
+    affect_heads_model *heads;               /* trained heads (affect_heads.json), or NULL
+                                                for a bare encoder */
 };
 
 /* Longest token sequence (special tokens included) the model can embed. */
 int affect_model_max_length(const affect_model *m);
 const affect_model_config *affect_model_config_of(const affect_model *m);
+/* The trained heads and their metadata (pool, max_length), or NULL for a bare encoder. */
+const affect_heads_model *affect_model_heads(const affect_model *m);
 
 #endif

@@ -111,6 +111,25 @@ static AFFECT_T256 float exp_shift_sum256(float *x, size_t n, float sub) {
     return sum;
 }
 
+static AFFECT_T512 float max512(const float *x, size_t n) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    for (size_t i = 0; i < n; i += 16) {
+        size_t left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        m = _mm512_mask_max_ps(m, k, m, _mm512_maskz_loadu_ps(k, x + i));
+    }
+    return _mm512_reduce_max_ps(m);
+}
+
+static AFFECT_T512 void scale512(float *x, size_t n, float s) {
+    __m512 sv = _mm512_set1_ps(s);
+    for (size_t i = 0; i < n; i += 16) {
+        size_t left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), sv));
+    }
+}
+
 static AFFECT_T512 void layernorm512(float *out, const float *x, const float *w, const float *b,
                                      int C, float eps) {
     __m512 acc = _mm512_setzero_ps();
@@ -217,6 +236,22 @@ float affect_exp_shift_sum(float *x, size_t n, float sub) {
         sum += x[i];
     }
     return sum;
+}
+
+float affect_max_vec(const float *x, size_t n) {
+#ifdef AFFECT_X86
+    if (affect_simd_level() == AFFECT_SIMD_AVX512) return max512(x, n);
+#endif
+    float m = -INFINITY;
+    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+void affect_scale_vec(float *x, size_t n, float s) {
+#ifdef AFFECT_X86
+    if (affect_simd_level() == AFFECT_SIMD_AVX512) { scale512(x, n, s); return; }
+#endif
+    for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
 void affect_layernorm_row(float *out, const float *x, const float *w, const float *b, int C,

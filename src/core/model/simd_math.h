@@ -27,6 +27,10 @@ void affect_gelu_vec(float *out, const float *in, size_t n);
 /* x[i] = exp(x[i] − sub) for a softmax row (−inf entries become 0); returns the sum. */
 float affect_exp_shift_sum(float *x, size_t n, float sub);
 
+/* max of x[0..n) (n >= 1; -inf if all are), and x[i] *= s. */
+float affect_max_vec(const float *x, size_t n);
+void affect_scale_vec(float *x, size_t n, float s);
+
 /* One LayerNorm row as layernorm_forward computes it (two-pass mean and biased variance,
  * eps inside the square root), vectorized: out may equal x. */
 void affect_layernorm_row(float *out, const float *x, const float *w, const float *b, int C,

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""`affect train` end to end on configs/tiny.yaml (a tiny scratch encoder, a few hundred rows of
+each corpus, one epoch per stage), then every file of the run folder against the run-folder
+contract (notes/runfolder.md), with independent checks:
+
+  - analysis_metrics.json's AUCs recomputed by scikit-learn from predictions.csv + labels.csv;
+  - per_label_auc is null exactly where labels.csv has one class in that column;
+  - n_params / model_bytes against final_model/model.safetensors parsed here;
+  - `affect predict final_model TEXT` (the inference path) agrees with predictions.csv (the
+    trainer's forward);
+  - the research team's three configs fail with the hub id and `affect pull <id>` when the
+    weights are absent; bad config keys/types and bad data rows fail with file:line.
+"""
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+BIN = os.environ.get("AFFECT_BIN", "build/affect")
+SRC = os.environ.get("AFFECT_SRC", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.environ.get("AFFECT_SHARED", os.path.join(SRC, "..", "shared"))
+TMP = os.path.join(os.environ.get("AFFECT_TEST_TMP", "/tmp"), "test_pipeline")
+DATA = os.path.join(SHARED, "data")
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def env(**extra):
+    e = dict(os.environ)
+    e["AFFECT_DATA"] = DATA
+    e["HF_HUB_CACHE"] = os.path.join(TMP, "empty-hf-cache")  # no pretrained weights anywhere
+    e.pop("HF_HOME", None)
+    e.update(extra)
+    return e
+
+
+def run(args, timeout=90, **extra):
+    t0 = time.time()
+    p = subprocess.run([BIN] + args, cwd=TMP, env=env(**extra), capture_output=True, text=True, timeout=timeout)
+    return p, time.time() - t0
+
+
+def tiny_config(name, **replace):
+    text = open(os.path.join(SRC, "configs", "tiny.yaml")).read()
+    text = text.replace("artifacts/experiments/tiny", os.path.join(TMP, name))
+    for k, v in replace.items():
+        text = text.replace(k, v)
+    path = os.path.join(TMP, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def safetensors_numel(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    total = 0
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        total += math.prod(v["shape"])
+    return total, header
+
+
+def main():
+    shutil.rmtree(TMP, ignore_errors=True)
+    os.makedirs(os.path.join(TMP, "empty-hf-cache"))
+
+    # ---- the run --------------------------------------------------------------------------
+    cfg = tiny_config("run")
+    p, secs = run(["train", cfg])
+    if not check(p.returncode == 0, f"affect train tiny: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        return
+    check(secs < 90, f"tiny run took {secs:.1f} s")
+    print(f"tiny run: {secs:.2f} s")
+    rd = os.path.join(TMP, "run")
+    check("macro AUC" in p.stdout and "run folder" in p.stdout, f"summary missing from stdout: {p.stdout!r}")
+    # not a terminal: plain progress lines
+    check(re.search(r"goemotions epoch 1/1 step \d+/\d+ loss [\d.]+", p.stderr) is not None,
+          "no plain progress lines on stderr")
+    check("\r" not in p.stderr, "carriage returns in non-terminal progress")
+
+    # every file of the contract
+    need = ["config.yaml", "train_log.jsonl", "predictions.csv", "labels.csv", "analysis_metrics.json",
+            "final_model/config.json", "final_model/model.safetensors", "final_model/tokenizer.json",
+            "final_model/affect_heads.json"]
+    for stage in ["goemotions", "lemotif.frozen", "lemotif.unfrozen"]:
+        for sub in ["best", "last"]:
+            for f in ["model.safetensors", "optimizer.safetensors", "config.json", "trainer_state.json"]:
+                need.append(f"{stage}/{sub}/{f}")
+    for f in need:
+        check(os.path.isfile(os.path.join(rd, f)), f"run folder lacks {f}")
+    leftovers = [f for f in os.listdir(rd) if ".tmp" in f or f.endswith(".old")]
+    check(not leftovers, f"temporary files left in the run folder: {leftovers}")
+
+    # config.yaml: resolved (every key), re-readable by `affect data config`
+    cy = open(os.path.join(rd, "config.yaml")).read()
+    for key in ["max_rows: 240", "checkpoint_every: 4", "pos_weight_cap:", "lr_scheduler_type: cosine", "threads: 1"]:
+        check(key in cy, f"config.yaml lacks '{key}'")
+    q = subprocess.run([BIN, "data", "config", os.path.join(rd, "config.yaml"), "--no-model"], env=env(),
+                       capture_output=True, text=True, cwd=TMP)
+    check(q.returncode == 0, f"config.yaml does not re-read: {q.stderr}")
+
+    # train_log.jsonl: one JSON object per line; steps and evaluations of every stage
+    lines = [json.loads(l) for l in open(os.path.join(rd, "train_log.jsonl"))]
+    for stage in ["goemotions", "lemotif.frozen", "lemotif.unfrozen"]:
+        tr = [l for l in lines if l["type"] == "train" and l["stage"] == stage]
+        ev = [l for l in lines if l["type"] == "eval" and l["stage"] == stage]
+        check(len(tr) >= 2, f"{stage}: {len(tr)} train lines")
+        check(len(ev) == 1, f"{stage}: {len(ev)} eval lines (1 epoch)")
+        for l in tr:
+            for k in ["epoch", "step", "total_steps", "loss", "bce", "l1", "ms", "lr", "seq_per_s"]:
+                check(isinstance(l.get(k), (int, float)), f"{stage} train line lacks number {k}: {l}")
+            check(math.isfinite(l["loss"]) and l["loss"] > 0, f"bad loss {l}")
+        check(tr[-1]["step"] == tr[-1]["total_steps"], f"{stage}: last logged step {tr[-1]['step']} != total")
+        if stage != "goemotions":
+            check(any(l["l1"] > 0 for l in tr), f"{stage}: no intensity loss logged (EmoInt rows not mixed in?)")
+            check(any(l["ms"] > 0 for l in tr), f"{stage}: no multi-similarity loss logged")
+            check(ev[0]["val_pearson"] is not None, f"{stage}: no EmoInt dev Pearson in the evaluation")
+        else:
+            check(all(l["l1"] == 0 and l["ms"] == 0 for l in tr), "goemotions: only BCE expected")
+    # warm-up then decay: the goemotions lr rises first
+    g = [l for l in lines if l["type"] == "train" and l["stage"] == "goemotions"]
+    check(g[0]["lr"] < max(x["lr"] for x in g), "goemotions lr shows no warm-up")
+
+    # predictions.csv / labels.csv
+    with open(os.path.join(rd, "predictions.csv")) as f:
+        pr = list(csv.reader(f))
+    with open(os.path.join(rd, "labels.csv")) as f:
+        la = list(csv.reader(f))
+    m = json.load(open(os.path.join(rd, "analysis_metrics.json")))
+    names = m.get("label_names", [])
+    check(len(names) == 18, f"{len(names)} Lemotif labels")
+    check(pr[0] == ["id"] + names + ["intensity"], f"predictions.csv header {pr[0]}")
+    check(la[0] == ["id"] + names, f"labels.csv header {la[0]}")
+    check(len(pr) == len(la) and len(pr) > 10, f"{len(pr)} prediction rows vs {len(la)} label rows")
+    check([r[0] for r in pr[1:]] == [r[0] for r in la[1:]], "predictions.csv and labels.csv row order differs")
+    P = [[float(x) for x in r[1:-1]] for r in pr[1:]]
+    I = [float(r[-1]) for r in pr[1:]]
+    Y = [[int(x) for x in r[1:]] for r in la[1:]]
+    check(all(0.0 <= v <= 1.0 for row in P for v in row), "a probability outside [0,1]")
+    check(all(0.0 <= v <= 1.0 for v in I), "an intensity outside [0,1]")
+    check(all(v in (0, 1) for row in Y for v in row), "a label other than 0/1")
+    check(m["n_rows"] == len(P), f"n_rows {m['n_rows']} != {len(P)}")
+
+    # analysis_metrics.json: reference keys, exact types
+    ref = {"model": str, "config": str, "timestamp": str, "micro_auc": float, "macro_auc": float,
+           "per_label_auc": list, "label_names": list}
+    for k, t in ref.items():
+        check(isinstance(m.get(k), t), f"analysis_metrics.json: {k} is {type(m.get(k)).__name__}, want {t.__name__}")
+    check(m["config"] == "run.yaml", f"config key {m['config']!r}")
+    check(m["model"] == "tiny-scratch", f"model key {m['model']!r}")
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", m["timestamp"]) is not None,
+          f"timestamp {m['timestamp']!r} is not ISO 8601 with microseconds")
+    check(len(m["per_label_auc"]) == len(names), "per_label_auc not aligned with label_names")
+    for k in ["undefined_labels", "micro_auc_ci", "macro_auc_ci", "micro_ap", "macro_ap", "per_label_ap", "support",
+              "n_params", "model_bytes", "latency_ms", "intensity", "thresholds", "f1"]:
+        check(k in m, f"analysis_metrics.json lacks {k}")
+    for k in ["micro_auc_ci", "macro_auc_ci"]:
+        lo, hi = m[k]
+        check(lo <= m[k.replace("_ci", "")] <= hi, f"{k} {m[k]} does not contain the estimate")
+    check(m["support"] == [sum(r[j] for r in Y) for j in range(len(names))], "support != positives in labels.csv")
+    from sklearn.metrics import roc_auc_score
+    aucs = []
+    for j, name in enumerate(names):
+        col = [r[j] for r in Y]
+        defined = 0 < sum(col) < len(col)
+        got = m["per_label_auc"][j]
+        if not defined:
+            check(got is None, f"{name}: one class in the test split but AUC {got}")
+            check(name in m["undefined_labels"], f"{name} missing from undefined_labels")
+        else:
+            want = roc_auc_score(col, [r[j] for r in P])
+            aucs.append(want)
+            check(got is not None and abs(got - want) < 1e-6, f"{name}: AUC {got} vs sklearn {want}")
+    check(abs(m["macro_auc"] - sum(aucs) / len(aucs)) < 1e-6, f"macro_auc {m['macro_auc']} vs sklearn")
+    flatY = [v for r in Y for v in r]
+    flatP = [v for r in P for v in r]
+    check(abs(m["micro_auc"] - roc_auc_score(flatY, flatP)) < 1e-6, "micro_auc vs sklearn")
+    inten = m["intensity"]
+    check(sorted(inten["pearson"]) == ["anger", "fear", "joy", "sadness"], f"intensity emotions {inten['pearson']}")
+    rs = [v for v in inten["pearson"].values() if v is not None]
+    check(abs(inten["mean"] - sum(rs) / len(rs)) < 1e-12, "intensity mean is not the mean of the emotions")
+    numel, header = safetensors_numel(os.path.join(rd, "final_model", "model.safetensors"))
+    check(m["n_params"] == numel, f"n_params {m['n_params']} != {numel} floats in model.safetensors")
+    check(m["model_bytes"] == os.path.getsize(os.path.join(rd, "final_model", "model.safetensors")), "model_bytes")
+    check(isinstance(m["latency_ms"], float) and m["latency_ms"] > 0, f"latency_ms {m['latency_ms']}")
+    check("heads.emotion.2.bias" in header and header["heads.emotion.2.weight"]["shape"] == [18, 32],
+          "final_model lacks the 18-label emotion head")
+    check(any(k.startswith("bert.encoder.layer.0.") for k in header), "encoder keys are not BERT's")
+    heads = json.load(open(os.path.join(rd, "final_model", "affect_heads.json")))
+    check(heads["label_names"] == names, "affect_heads.json label names")
+    check(heads["intensity"]["enabled"] is True, "intensity head not marked trained")
+
+    # the inference path on the exported folder agrees with the trainer's test predictions
+    texts = {}
+    lem = os.path.join(DATA, "lemotif", "lemotif.csv")
+    with open(lem, newline="") as f:
+        for k, row in enumerate(csv.DictReader(f), start=1):
+            texts[f"lemotif-{k}"] = row["Answer"]
+    for r in pr[1:4]:
+        q = subprocess.run([BIN, "predict", os.path.join(rd, "final_model"), texts[r[0]]], capture_output=True,
+                           text=True, env=env(), cwd=TMP)
+        if not check(q.returncode == 0, f"affect predict: {q.stderr}"):
+            break
+        out = json.loads(q.stdout.splitlines()[0])
+        for j, name in enumerate(names):
+            a, b = out["emotions"][name], float(r[1 + j])
+            check(abs(a - b) < 1e-4, f"{r[0]} {name}: predict {a} vs predictions.csv {b}")
+
+    # ---- refusing to clobber, --check -------------------------------------------------------
+    p, _ = run(["train", cfg])
+    check(p.returncode == 2 and "--resume" in p.stderr, f"second run into the same folder: {p.returncode} {p.stderr}")
+    p, _ = run(["train", cfg, "--check"])
+    check(p.returncode == 0 and "check passed" in p.stderr, f"--check: {p.returncode} {p.stderr}")
+
+    # ---- the research team's configs, weights absent ------------------------------------------
+    for name, hub in [("distilbert", "distilbert/distilbert-base-uncased"),
+                      ("minilm", "nreimers/MiniLMv2-L12-H384-distilled-from-RoBERTa-Large"),
+                      ("tinybert", "huawei-noah/TinyBERT_General_4L_312D")]:
+        p, _ = run(["train", os.path.join(SRC, "configs", name + ".yaml")])
+        check(p.returncode == 2, f"{name}.yaml without weights: exit {p.returncode}")
+        check(hub in p.stderr and f"affect pull {hub}" in p.stderr,
+              f"{name}.yaml: error does not name {hub} and `affect pull`: {p.stderr!r}")
+        check(not os.path.exists(os.path.join(TMP, "artifacts")), f"{name}.yaml created a run folder anyway")
+
+    # ---- bad configs: file:line --------------------------------------------------------------
+    bad = tiny_config("bad1", **{"    learning_rate: 1e-3\n    train_batch_size: 16": "    learning_rat: 1e-3\n    train_batch_size: 16"})
+    p, _ = run(["train", bad])
+    check(p.returncode == 2 and re.search(r"bad1\.yaml:\d+: .*learning_rat", p.stderr) and "learning_rate" in p.stderr,
+          f"unknown key: {p.returncode} {p.stderr!r}")
+    bad = tiny_config("bad2", **{"max_rows: 240": "max_rows: lots"})
+    p, _ = run(["train", bad])
+    check(p.returncode == 2 and re.search(r"bad2\.yaml:\d+: .*max_rows", p.stderr),
+          f"wrong type: {p.returncode} {p.stderr!r}")
+
+    # ---- bad rows: file:line -----------------------------------------------------------------
+    dd = os.path.join(TMP, "baddata")
+    os.makedirs(os.path.join(dd, "goemotions"))
+    for s in ["emoint", "lemotif"]:
+        os.symlink(os.path.join(DATA, s), os.path.join(dd, s))
+    shutil.copy(os.path.join(DATA, "goemotions", "labels.txt"), os.path.join(dd, "goemotions"))
+    shutil.copy(os.path.join(DATA, "goemotions", "dev.tsv"), os.path.join(dd, "goemotions"))
+    with open(os.path.join(DATA, "goemotions", "train.tsv")) as f:
+        rows = [next(f) for _ in range(5)]
+    rows[2] = "a text with a bad label id\t99\tabc123\n"
+    with open(os.path.join(dd, "goemotions", "train.tsv"), "w") as f:
+        f.writelines(rows)
+    bad = tiny_config("bad3", **{"data:\n": f"data:\n  dir: {dd}\n"})
+    p, _ = run(["train", bad])
+    check(p.returncode == 2 and re.search(r"train\.tsv:3\b", p.stderr), f"bad GoEmotions row: {p.returncode} {p.stderr!r}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # a crash is a failure with its cause
+        import traceback
+        traceback.print_exc()
+        fail(f"exception: {e}")
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+    print("test_pipeline: all checks passed")
