@@ -425,7 +425,7 @@ def main():
     before = open(html).read()
     run([os.path.join(edir, "other"), bad, "--html", html], expect=2)
     check(open(html).read() == before, "a failed compare must leave the old report untouched")
-    p = run([os.path.join(edir, "other"), "--html", os.path.join(work, "no", "such", "dir", "r.html")], expect=1)
+    p = run([os.path.join(edir, "other"), "--html", os.path.join(work, "no", "such", "dir", "r.html")], expect=2)
     check("cannot create a temporary file" in p.stderr, f"missing folder message: {p.stderr!r}")
     run([os.path.join(edir, "other"), "--html", os.path.dirname(html)], expect=2)
 

@@ -226,6 +226,22 @@ def main():
             a, b = out["emotions"][name], float(r[1 + j])
             check(abs(a - b) < 1e-4, f"{r[0]} {name}: predict {a} vs predictions.csv {b}")
 
+    # ---- K-fold cross-validation ----------------------------------------------------------------
+    p, _ = run(["train", tiny_config("cv"), "--folds", "3"])
+    if check(p.returncode == 0, f"--folds 3: exit {p.returncode} {p.stderr[-1500:]}"):
+        cv = json.load(open(os.path.join(TMP, "cv", "analysis_metrics.json"))).get("cv", {})
+        check(cv.get("folds") == 3, f"cv.folds {cv.get('folds')}")
+        for k in ["macro_auc", "micro_auc"]:
+            per = cv.get(k, {}).get("per_fold", [])
+            if check(len(per) == 3 and all(isinstance(v, float) for v in per), f"cv.{k}.per_fold {per}"):
+                mu = sum(per) / 3
+                sd = math.sqrt(sum((v - mu) ** 2 for v in per) / 2)
+                check(abs(cv[k]["mean"] - mu) < 1e-12 and abs(cv[k]["sd"] - sd) < 1e-12, f"cv.{k} mean/sd {cv[k]}")
+        for k in range(3):
+            check(os.path.isfile(os.path.join(TMP, "cv", "folds", str(k), "lemotif.unfrozen", "best", "model.safetensors")),
+                  f"fold {k} has no best checkpoint")
+        check(re.search(r"3-fold CV: macro AUC [\d.]+ ± [\d.]+", p.stderr) is not None, "no CV summary line")
+
     # ---- refusing to clobber, --check -------------------------------------------------------
     p, _ = run(["train", cfg])
     check(p.returncode == 2 and "--resume" in p.stderr, f"second run into the same folder: {p.returncode} {p.stderr}")

@@ -161,6 +161,13 @@ def main():
     proc.wait(timeout=60)
     check(proc.returncode == 130, f"SIGINT: exit {proc.returncode}, want 130")
 
+    # resuming with different settings is refused (it would mix two runs)
+    changed = os.path.join(TMP, "changed.yaml")
+    with open(changed, "w") as f:
+        f.write(open(config("killed")).read().replace("max_rows: 240", "max_rows: 250"))
+    p = train(changed, "--resume")
+    check(p.returncode == 2 and "config differs" in p.stderr, f"changed config on --resume: {p.returncode} {p.stderr[-300:]}")
+
     # 3. divergence: exit 1, the step named, the last good checkpoint kept
     cfg = config("nan")
     p = train(cfg, AFFECT_TEST_NAN_AT_STEP="22")

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "native/atomic_file.h"
 
 static const char *USAGE =
     "usage: affect compare RUN_DIR... [--html FILE] [--markdown | --json] [--bootstrap N] [--seed S]\n"
@@ -90,7 +91,7 @@ int cmd_compare(int argc, char **argv) {
     if (!rc && html) {
         json_buf page = {0};
         rc = report_render_html(&c, &page, &err);
-        if (!rc) rc = report_write_file_atomic(html, page.data, page.len, &err);
+        if (!rc) rc = affect_file_write_atomic(html, page.data, page.len, &err);
         json_buf_free(&page);
     }
     if (!rc) {

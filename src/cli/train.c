@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,7 +34,14 @@ static void on_signal(int sig) { stop_signal = sig; }
 typedef struct view {
     int tty;
     int live;          /* a live line is on screen */
+    double last;       /* when the live line was last redrawn */
 } view;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void fmt_eta(double s, char *out, size_t len) {
     if (!isfinite(s) || s < 0) snprintf(out, len, "?");
@@ -56,6 +64,9 @@ static void on_progress(void *user, const affect_train_progress *p) {
         char eta[32];
         fmt_eta(p->eta_s, eta, sizeof eta);
         if (v->tty) {
+            double t = now_s();
+            if (v->live && t - v->last < 0.1 && p->step < p->total_steps) return; /* at most 10 redraws a second */
+            v->last = t;
             fprintf(stderr, "\r\033[K%s%s  epoch %d/%d  step %lld/%lld  loss %.4f  lr %.2e  %.1f seq/s  ETA %s", fold,
                     p->stage, p->epoch, p->num_epochs, (long long)p->step, (long long)p->total_steps, p->loss, p->lr,
                     p->seq_per_s, eta);
@@ -114,7 +125,7 @@ int cmd_train(int argc, char **argv) {
         fputs(USAGE, stderr);
         return 2;
     }
-    view v = {isatty(2), 0};
+    view v = {isatty(2), 0, 0};
     o.progress = on_progress;
     o.user = &v;
     o.stop_signal = &stop_signal;

@@ -11,9 +11,9 @@
 #include "affect.h"
 #include "cli.h"
 #include "common.h"
-#include "hub/hub_internal.h"
 #include "util/json.h"
 #include "vocab/wordpiece_trainer.h"
+#include "native/atomic_file.h"
 
 static const char USAGE[] =
     "usage: affect vocab --size N [--min-frequency F] [--limit-alphabet A] [--counts FILE] --out DIR [FILE...]\n"
@@ -58,7 +58,7 @@ static int write_counts(const wordpiece_vocab *v, const char *path, affect_error
         snprintf(err->msg, sizeof err->msg, "out of memory writing %s", path);
         return AFFECT_ENOMEM;
     }
-    rc = hub_write_file_atomic(path, b.data ? b.data : "", b.len, err);
+    rc = affect_file_write_atomic(path, b.data ? b.data : "", b.len, err);
     json_buf_free(&b);
     return rc;
 }

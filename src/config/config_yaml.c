@@ -2,7 +2,6 @@
  * writing a resolved config back as block-style YAML. */
 #define _POSIX_C_SOURCE 200809L
 #include "config/config_internal.h"
-#include "hub/hub_internal.h"
 #include "util/blob.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include "native/atomic_file.h"
 
 typedef struct walk {
     yaml_document_t *doc;
@@ -459,7 +459,7 @@ int affect_run_config_write(const affect_run_config *c, const char *path, affect
     size_t len;
     int rc = affect_run_config_to_yaml(c, &text, &len, err);
     if (rc) return rc;
-    rc = hub_write_file_atomic(path, text, len, err);
+    rc = affect_file_write_atomic(path, text, len, err);
     free(text);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "native/atomic_file.h"
 
 #define GOEMO "https://raw.githubusercontent.com/google-research/google-research/master/goemotions/data/"
 #define EMOINT "https://saifmohammad.com/WebDocs/"
@@ -125,7 +126,7 @@ static int fetch_one(hub_http *http, const char *dir, const affect_data_file *f,
     char *slash = strrchr(folder, '/');
     if (slash && slash != folder) {
         *slash = 0;
-        if ((rc = hub_mkdirs(folder, err))) return rc;
+        if ((rc = affect_mkdirs(folder, err))) return rc;
     }
     if ((rc = hub_path(tmp, sizeof tmp, err, "%s.part-%ld", dest, (long)getpid()))) return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -164,7 +165,7 @@ int affect_data_pull(const char *dir, const char *const *datasets, int num_datas
     for (int i = 0; datasets && i < num_datasets; i++)
         if (strcmp(datasets[i], "goemotions") && strcmp(datasets[i], "lemotif") && strcmp(datasets[i], "emoint"))
             return affect_fail(err, AFFECT_EARG, "unknown dataset '%s' (goemotions, lemotif, emoint)", datasets[i]);
-    int rc = hub_mkdirs(dir, err);
+    int rc = affect_mkdirs(dir, err);
     if (rc) return rc;
     hub_http http;
     if ((rc = hub_http_open(&http, err))) return rc;

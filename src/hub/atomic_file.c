@@ -11,28 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Creating the cache's folders as needed, the way `mkdir -p` does, so a fresh HF_HUB_CACHE
- * just works. */
-int hub_mkdirs(const char *path, affect_error *err) {
-    char p[HUB_PATH_MAX];
-    int rc = hub_path(p, sizeof p, err, "%s", path);
-    if (rc) return rc;
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == 0) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST)
-                return affect_fail(err, AFFECT_EIO, "cannot create folder %s: %s", p, strerror(errno));
-            *s = c;
-            if (c == 0) break;
-        }
-    }
-    struct stat st;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-        return affect_fail(err, AFFECT_EIO, "%s exists and is not a folder", p);
-    return 0;
-}
-
 /* After a rename the new directory entry itself must reach the disk, or a crash could lose
  * the file the rename just published. */
 static int fsync_parent(const char *path, affect_error *err) {
@@ -66,30 +44,6 @@ int hub_commit_fd(int fd, const char *from, const char *to, affect_error *err) {
     if (rename(from, to) != 0)
         return affect_fail(err, AFFECT_EIO, "cannot rename %s to %s: %s", from, to, strerror(errno));
     return fsync_parent(to, err);
-}
-
-/* refs/<revision> is rewritten whenever a branch moves; readers must never see it empty. */
-int hub_write_file_atomic(const char *path, const char *data, size_t len, affect_error *err) {
-    char tmp[HUB_PATH_MAX];
-    int rc = hub_path(tmp, sizeof tmp, err, "%s.tmp-%ld", path, (long)getpid());
-    if (rc) return rc;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return affect_fail(err, AFFECT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return affect_fail(err, AFFECT_EIO, "cannot write %s: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    rc = hub_commit_fd(fd, tmp, path, err);
-    if (rc) unlink(tmp);
-    return rc;
 }
 
 /* A snapshot entry is replaced in one step, so a concurrent reader sees the old blob or the

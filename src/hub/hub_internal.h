@@ -30,11 +30,6 @@ int hub_cached_commit(const char *repo_dir, const char *rev, char *commit, size_
 
 /* ---- atomic_file.c: crash-safe writes into the cache ---------------------------------- */
 
-/* mkdir -p (mode 0755); existing folders are fine. */
-int hub_mkdirs(const char *path, affect_error *err);
-/* Writes `data` to `path` via a temporary file in the same folder, fsync, rename, fsync of
- * the folder: readers see the old content or the new one, never a torn file. */
-int hub_write_file_atomic(const char *path, const char *data, size_t len, affect_error *err);
 /* Makes `linkpath` a symlink to `target`, replacing what was there atomically (a temporary
  * link renamed over it). */
 int hub_symlink_atomic(const char *target, const char *linkpath, affect_error *err);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "native/atomic_file.h"
 
 #define HUB_DEFAULT_ENDPOINT "https://huggingface.co"
 #define HUB_ATTEMPTS 3 /* GETs per file in one pull before giving up (the next pull resumes) */
@@ -142,7 +143,7 @@ static int link_into_snapshot(pull_ctx *c, const char *file, const char *etag, a
     char dir[HUB_PATH_MAX];
     memcpy(dir, pointer, strlen(pointer) + 1);
     *strrchr(dir, '/') = 0;
-    if ((rc = hub_mkdirs(dir, err))) return rc;
+    if ((rc = affect_mkdirs(dir, err))) return rc;
     return hub_symlink_atomic(target, pointer, err);
 }
 
@@ -244,7 +245,7 @@ static int pull_file(pull_ctx *c, const char *file, int optional, int *absent, a
     char blobs[HUB_PATH_MAX], blob[HUB_PATH_MAX];
     if ((rc = hub_path(blobs, sizeof blobs, err, "%s/blobs", c->repo))) goto out;
     if ((rc = hub_path(blob, sizeof blob, err, "%s/%s", blobs, m.etag))) goto out;
-    if ((rc = hub_mkdirs(blobs, err))) goto out;
+    if ((rc = affect_mkdirs(blobs, err))) goto out;
     struct stat st;
     if (stat(blob, &st) == 0 && S_ISREG(st.st_mode) && (!m.have_size || (uint64_t)st.st_size == m.size)) {
         report(c, AFFECT_HUB_FILE_CACHED, file, (uint64_t)st.st_size, (uint64_t)st.st_size, 0);
@@ -391,8 +392,8 @@ static int pull_online(pull_ctx *c, char *dir, size_t dirlen, affect_error *err)
         if ((rc = hub_path(ref, sizeof ref, err, "%s/refs/%s", c->repo, c->revision))) return rc;
         memcpy(refdir, ref, strlen(ref) + 1);
         *strrchr(refdir, '/') = 0;
-        if ((rc = hub_mkdirs(refdir, err))) return rc;
-        if ((rc = hub_write_file_atomic(ref, c->commit, strlen(c->commit), err))) return rc;
+        if ((rc = affect_mkdirs(refdir, err))) return rc;
+        if ((rc = affect_file_write_atomic(ref, c->commit, strlen(c->commit), err))) return rc;
     }
     return hub_path(dir, dirlen, err, "%s/snapshots/%s", c->repo, c->commit);
 }

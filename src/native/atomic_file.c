@@ -136,7 +136,16 @@ int affect_file_write_atomic(const char *path, const void *data, size_t len, aff
     char tmp[AFFECT_PATH_CAP], dir[AFFECT_PATH_CAP];
     int rc = path_fmt(tmp, sizeof tmp, err, "%s.tmp.%ld", path, (long)getpid());
     if (!rc) rc = parent_of(path, dir, sizeof dir, err);
-    if (!rc) rc = affect_file_write_new(tmp, data, len, err);
+    if (rc) return rc;
+    /* The two mistakes a user makes with an output path get their own message (and exit 2),
+     * rather than an errno from deep inside the temp-file dance. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return affect_fail(err, AFFECT_EARG, "%s is a folder, not a file", path);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return affect_fail(err, AFFECT_ENOTFOUND, "cannot create a temporary file beside %s: folder %s does not exist",
+                           path, dir);
+    rc = affect_file_write_new(tmp, data, len, err);
     if (rc) return rc;
     if (rename(tmp, path) != 0) {
         int e = errno;

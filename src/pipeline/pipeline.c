@@ -15,6 +15,7 @@
 #include "pipeline/pl_report.h"
 #include "train/checkpoint.h"
 #include "train/loss.h"
+#include "util/blob.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "vocab/wordpiece_trainer.h"
@@ -476,6 +477,37 @@ static int run_dir_has_run(const char *dir) {
     return 0;
 }
 
+/* --resume continues the run the folder's config.yaml describes; a config edited since would
+ * silently mix two runs, so any difference in the resolved settings is refused. */
+static int same_config(const affect_run_config *c, const char *saved_path, affect_error *err) {
+    char *now = NULL, *was = NULL;
+    size_t nl = 0, wl = 0;
+    int rc = affect_run_config_to_yaml(c, &now, &nl, err);
+    if (!rc) rc = affect_read_file(saved_path, &was, &wl, err);
+    /* the leading comment names the file it came from: not a setting */
+    size_t a = 0, b = 0, line = 1;
+    while (!rc && a < nl && now[a] == '#') {
+        while (a < nl && now[a] != '\n') a++;
+        a += a < nl;
+    }
+    while (!rc && b < wl && was[b] == '#') {
+        while (b < wl && was[b] != '\n') b++;
+        b += b < wl;
+        line++;
+    }
+    if (!rc && (nl - a != wl - b || memcmp(now + a, was + b, nl - a))) {
+        size_t i = 0;
+        while (a + i < nl && b + i < wl && now[a + i] == was[b + i]) line += now[a + i++] == '\n';
+        rc = affect_fail(err, AFFECT_EARG,
+                         "--resume: the config differs from the run's %s (first difference at its line %zu); resume "
+                         "with the same settings, or start a new run folder",
+                         saved_path, line);
+    }
+    free(now);
+    free(was);
+    return rc;
+}
+
 int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result *res, affect_error *err) {
     memset(res, 0, sizeof *res);
     res->test_macro_auc = res->test_micro_auc = res->pearson_mean = NAN;
@@ -550,6 +582,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     if ((rc = pl_mkdirs(run.dir, err))) goto out;
     if ((rc = pl_path(path, sizeof path, err, "%s/config.yaml", run.dir))) goto out;
     if (!opts->resume && (rc = affect_run_config_write(c, path, err))) goto out;
+    if (opts->resume && (rc = same_config(c, path, err))) goto out;
     if ((rc = pl_path(path, sizeof path, err, "%s/train_log.jsonl", run.dir))) goto out;
     if (!(run.log = fopen(path, "a"))) {
         rc = affect_fail(err, AFFECT_EIO, "cannot open %s for appending", path);
@@ -601,7 +634,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         maxlen = cap;
     }
     {
-        pl_set *sets[] = {&d.go_train, &d.go_val, &d.lem_train, &d.lem_val, &d.lem_test, &d.emo_train, &d.emo_dev};
+        pl_set *sets[] = {&d.go_train, &d.go_val, &d.lem, &d.lem_train, &d.lem_val, &d.lem_test, &d.emo_train, &d.emo_dev};
         for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
             if ((rc = pl_set_tokenize(sets[i], tok, maxlen, err))) goto out;
     }

@@ -1,5 +1,5 @@
 /* Small file and clock helpers of the pipeline: paths that never truncate, atomic writes
- * (the hub's: temporary file, fsync, rename, fsync of the folder), timestamps. */
+ * (src/native/atomic_file.h: temporary file, fsync, rename, fsync of the folder), timestamps. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,14 +8,14 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "hub/hub_internal.h"
 #include "pipeline/pl_internal.h"
 #include "util/error.h"
+#include "native/atomic_file.h"
 
-int pl_mkdirs(const char *path, affect_error *err) { return hub_mkdirs(path, err); }
+int pl_mkdirs(const char *path, affect_error *err) { return affect_mkdirs(path, err); }
 
 int pl_write_atomic(const char *path, const char *data, size_t len, affect_error *err) {
-    return hub_write_file_atomic(path, data ? data : "", len, err);
+    return affect_file_write_atomic(path, data ? data : "", len, err);
 }
 
 int pl_exists(const char *path) {

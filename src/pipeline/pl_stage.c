@@ -17,6 +17,15 @@
 
 /* ---- predictions ------------------------------------------------------------------------- */
 
+/* Rows shortest first, so each evaluation batch pads to a length close to its rows' own
+ * (predictions go back to their rows; the order cannot change any metric). */
+static const int *g_len;
+static int cmp_len(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (g_len[x] != g_len[y]) return g_len[x] < g_len[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 int pl_predict(pl_run *run, affect_trainer *tr, const pl_set *s, int batch_size, double *probs,
                double *intensity, affect_error *err) {
     int L = affect_trainer_num_labels(tr);
@@ -24,28 +33,35 @@ int pl_predict(pl_run *run, affect_trainer *tr, const pl_set *s, int batch_size,
     if (batch_size < 1) batch_size = 32;
     float *lg = malloc((size_t)batch_size * (size_t)L * sizeof *lg);
     float *it = malloc((size_t)batch_size * sizeof *it);
-    size_t *rows = malloc((size_t)batch_size * sizeof *rows);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
     int rc = 0;
-    if (!lg || !it || !rows) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for predictions");
+    if (!lg || !it || !order) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for predictions");
+    if (!rc) {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+        g_len = s->len;
+        qsort(order, n, sizeof *order, cmp_len);
+        g_len = NULL;
+    }
     for (size_t at = 0; at < n && !rc; at += (size_t)batch_size) {
         int B = (int)(n - at < (size_t)batch_size ? n - at : (size_t)batch_size);
-        for (int i = 0; i < B; i++) rows[i] = at + (size_t)i;
+        const size_t *rows = order + at;
         rc = pl_batch_build(&run->batch, s, rows, B, run->pad_id, 0.0, err);
         if (!rc)
             rc = affect_trainer_predict(tr, run->batch.ids, run->batch.mask, B, run->batch.tb.T, AFFECT_POOL_MEAN, lg, it,
                                         err);
         for (int i = 0; i < B && !rc; i++) {
+            size_t r = rows[i];
             if (probs)
                 for (int l = 0; l < L; l++) {
                     double x = lg[(size_t)i * L + l];
-                    probs[(at + i) * (size_t)L + l] = 1.0 / (1.0 + exp(-x));
+                    probs[r * (size_t)L + l] = 1.0 / (1.0 + exp(-x));
                 }
-            if (intensity) intensity[at + i] = it[i];
+            if (intensity) intensity[r] = it[i];
         }
     }
     free(lg);
     free(it);
-    free(rows);
+    free(order);
     return rc;
 }
 

@@ -119,8 +119,4 @@ int report_render_markdown(const report_comparison *c, json_buf *out, affect_err
 int report_render_json(const report_comparison *c, json_buf *out, affect_error *err);
 int report_render_html(const report_comparison *c, json_buf *out, affect_error *err);
 
-/* Writes `len` bytes to `path` through a temporary file in the same folder (fsync, rename,
- * fsync of the folder), so a reader sees the old file or the whole new one, never a part. */
-int report_write_file_atomic(const char *path, const char *data, size_t len, affect_error *err);
-
 #endif

@@ -16,7 +16,8 @@
  * is regenerated from (seed, stream) by the counter RNG (train/dropout.h), stream =
  * base + site, sites numbered 0 = embeddings, then per layer l: 1+3l attention
  * probabilities, 2+3l attention output, 3+3l FFN output (AFFECT_ENC_DROPOUT_SITES(L) in all).
- * With both probabilities 0, affect_encoder_forward_train is affect_encoder_forward.
+ * With both probabilities 0, affect_encoder_forward_train computes affect_encoder_forward
+ * (to float rounding: threaded vector kernels, see attention_train.h and train_kernels.h).
  *
  * Oracle: tests/test_grad_torch.py (float64 torch.autograd of tests/oracles/torch_ref.py).
  */
@@ -39,15 +40,18 @@ typedef struct affect_enc_dropout {
     uint64_t stream; /* first stream of this micro-batch (e.g. micro_index · SITES) */
 } affect_enc_dropout;
 
-/* Scratch the backward needs for one (B,T): a few (B,T,H)-sized gradients, (B,T,3H),
- * (B,T,F) and two (T,T) tiles. Zero the struct before the first alloc. */
+/* Scratch the training forward and backward need for one (B,T): a few (B,T,H)-sized
+ * gradients, (B,T,3H), (B,T,F), the per-task attention workspace (three (T,T) tiles and
+ * two head panels per task, attention_train.h) and the linear layers' packed operands
+ * (about two (B,T,max(3H,F)) buffers, linear_train.h). Zero the struct before the first alloc. */
 typedef struct affect_encoder_grad_scratch {
     int B, T;
     float *dA, *dB, *dC, *dD; /* (B,T,H) each */
     float *dqkv;              /* (B,T,3H) */
     float *dfch;              /* (B,T,F) */
-    float *datt;              /* (T,T) */
-    float *attd;              /* (T,T) dropped probabilities (attention dropout only) */
+    float *attw;              /* train_attention_scratch_floats(T, H/NH, att_tasks) */
+    int att_tasks;            /* tasks the attention's (batch, head) pairs are cut into */
+    float *lin_w, *lin_at, *lin_b; /* linear layers' panels and transposed dout (linear_train.h) */
     float *arena;
     size_t cap;
 } affect_encoder_grad_scratch;
@@ -58,9 +62,9 @@ int affect_encoder_grad_scratch_alloc(affect_encoder_grad_scratch *s,
 void affect_encoder_grad_scratch_free(affect_encoder_grad_scratch *s);
 
 /* The training forward: affect_encoder_forward plus dropout (NULL or zero probabilities:
- * exactly affect_encoder_forward). `a` must have been allocated with per_layer = 1 when
- * dropout is on or a backward will follow. `s` is scratch (grown as needed), used only
- * with dropout. */
+ * the same function, to float rounding). `a` must have been allocated with per_layer = 1
+ * when dropout is on or a backward will follow (per_layer 0 runs affect_encoder_forward).
+ * `s` is scratch (grown as needed). */
 int affect_encoder_forward_train(const affect_model_config *cfg, const affect_encoder_params *p,
                                  affect_encoder_acts *a, const int32_t *ids,
                                  const int32_t *mask, const affect_enc_dropout *drop,

@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "vocab/wordpiece_trainer.h"
+#include "native/atomic_file.h"
 
 /* The id of special token `s`, or -1 when the vocabulary has no such special token. */
 static long special_id(const wordpiece_vocab *v, const char *s) {
@@ -104,11 +105,11 @@ int wordpiece_write_dir(const wordpiece_vocab *v, const char *dir, affect_error 
     size_t jlen = 0, tlen = 0;
     int rc = wordpiece_tokenizer_json(v, &json, &jlen, err);
     if (!rc) rc = vocab_txt(v, &txt, &tlen, err);
-    if (!rc) rc = hub_mkdirs(dir, err);
+    if (!rc) rc = affect_mkdirs(dir, err);
     if (!rc) rc = hub_path(path, sizeof path, err, "%s/vocab.txt", dir);
-    if (!rc) rc = hub_write_file_atomic(path, txt ? txt : "", tlen, err);
+    if (!rc) rc = affect_file_write_atomic(path, txt ? txt : "", tlen, err);
     if (!rc) rc = hub_path(path, sizeof path, err, "%s/tokenizer.json", dir);
-    if (!rc) rc = hub_write_file_atomic(path, json, jlen, err);
+    if (!rc) rc = affect_file_write_atomic(path, json, jlen, err);
     free(json);
     free(txt);
     return rc;

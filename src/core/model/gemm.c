@@ -52,6 +52,7 @@ void affect_sgemm(int transA, int transB, int M, int N, int K, float alpha, cons
 /* ---- prepacked linear layers (inference) --------------------------------------------------- */
 
 #include "gemm_internal.h"
+#include "simd_math_x86.h"
 #include "parallel.h"
 #include "util/error.h"
 #include <math.h>
@@ -160,7 +161,7 @@ void affect_pack_panels(float *dst, const float *B, size_t ldb, int N, int K, in
 
 /* Runs panels [p0, p1) of a job with the kernel of the given level. */
 static void linear_panels(const affect_linear_job *j, int level, int p0, int p1) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#ifdef AFFECT_X86
     if (level == AFFECT_SIMD_AVX512) { affect_linear_panels_avx512(j, p0, p1); return; }
     if (level == AFFECT_SIMD_AVX2) { affect_linear_panels_avx2(j, p0, p1); return; }
 #endif

@@ -23,7 +23,8 @@ void affect_linear_panels_avx512(const affect_linear_job *j, int p0, int p1);
 void affect_linear_panels_avx2(const affect_linear_job *j, int p0, int p1);
 
 /* K is cut into blocks of KC so one panel slice (32·KC floats = 32 KB) stays in L1 while the
- * rows stream past it, and rows into blocks of MC so their K slice stays in L2. */
+ * row tiles pass over it; rows into blocks of at most MC (the AVX-512 kernel shrinks it for
+ * long K so a row block stays in L2). */
 #define AFFECT_GEMM_KC 256
 #define AFFECT_GEMM_MC 192
 

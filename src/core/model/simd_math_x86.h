@@ -13,7 +13,8 @@
  *         (masked attention keys); NaN stays NaN in both. Max error < 2 ulp on the normal range. */
 #ifndef AFFECT_CORE_SIMD_MATH_X86_H
 #define AFFECT_CORE_SIMD_MATH_X86_H
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* -DAFFECT_NO_X86_SIMD builds the portable code alone, as non-x86 targets (WebAssembly) get. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(AFFECT_NO_X86_SIMD)
 #define AFFECT_X86 1
 #include <immintrin.h>
 
