@@ -12,13 +12,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${AFFECT_BUILD_DIR:-$ROOT/build}"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-if ! cmake --build "$BUILD" -j2 --target bench_forward >"$BUILD/bench-build.log" 2>&1; then
-  # Others edit the tree in parallel; a broken file elsewhere should not block a benchmark of
-  # the last good build, but it must be said loudly.
-  if [ -x "$BUILD/bench/bench_forward" ]; then
-    echo "forward.sh: WARNING: build failed (see $BUILD/bench-build.log); timing the previous bench_forward" >&2
-  else
-    cat "$BUILD/bench-build.log" >&2; exit 1
-  fi
-fi
+cmake --build "$BUILD" -j2 --target bench_forward >"$BUILD/bench-build.log" 2>&1 || { cat "$BUILD/bench-build.log" >&2; exit 1; }
 exec /usr/bin/python3 "$ROOT/bench/run_bench.py" --build "$BUILD" "$@"

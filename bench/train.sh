@@ -13,13 +13,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${AFFECT_BUILD_DIR:-$ROOT/build}"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-if ! cmake --build "$BUILD" -j2 --target bench_train >"$BUILD/bench-train-build.log" 2>&1; then
-  # Others edit the tree in parallel; a broken file elsewhere should not block a benchmark of
-  # the last good build, but it must be said loudly.
-  if [ -x "$BUILD/bench/bench_train" ]; then
-    echo "train.sh: WARNING: build failed (see $BUILD/bench-train-build.log); timing the previous bench_train" >&2
-  else
-    cat "$BUILD/bench-train-build.log" >&2; exit 1
-  fi
-fi
+cmake --build "$BUILD" -j2 --target bench_train >"$BUILD/bench-train-build.log" 2>&1 || { cat "$BUILD/bench-train-build.log" >&2; exit 1; }
 exec /usr/bin/python3 "$ROOT/bench/run_train_bench.py" --build "$BUILD" "$@"

@@ -195,6 +195,7 @@ static int thresholds(const eval_opts *o, const eval_csv_matrix *y, const double
 }
 
 int cmd_eval(int argc, char **argv) {
+    if (cli_eval_model_wanted(argc, argv)) return cmd_eval_model(argc, argv);
     eval_opts o;
     int prc = parse_args(argc, argv, &o);
     if (prc) return prc < 0 ? 0 : prc;

@@ -8,7 +8,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"embed", cmd_embed, "embed MODEL [--pool mean|cls] [--hidden] [--max-length N] [TEXT...]"},
     {"predict", cmd_predict, "predict MODEL [TEXT...]   per-label probabilities"},
     {"pull", cmd_pull, "pull ORG/NAME [--revision REV]   download a model into the Hugging Face cache"},
-    {"eval", cmd_eval, "eval --predictions P.csv --labels Y.csv [--bootstrap N] [--seed S] [--json]   AUC, AP, intervals"},
+    {"eval", cmd_eval, "eval MODEL|RUN --data SPEC [--json] [--out F] | --emoint GOLD... | --predictions P.csv --labels Y.csv   AUC, AP, intervals, Pearson"},
     {"data", cmd_data, "data pull [--dir D] | info [--dir D] [--folds K] | config C.yaml   datasets and configs"},
     {"compare", cmd_compare, "compare RUN_DIR... [--html FILE] [--markdown | --json]   rank runs, paired test, report"},
     {"train", cmd_train, "train CONFIG.yaml [--resume] [--folds K] [--check]   the two-stage EmotionModel pipeline -> run folder"},

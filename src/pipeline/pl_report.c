@@ -87,7 +87,8 @@ static void jstr(json_buf *b, const char *key, const char *s) {
     json_buf_string(b, s, strlen(s));
 }
 
-int pl_write_metrics(const char *run_dir, const pl_metrics_in *in, affect_error *err) {
+int pl_metrics_json(const pl_metrics_in *in, json_buf *out, affect_error *err) {
+    memset(out, 0, sizeof *out);
     size_t n = in->test->n, L = (size_t)in->test->num_labels;
     double *Y = malloc((n ? n : 1) * (L ? L : 1) * sizeof *Y);
     if (!Y) return affect_fail(err, AFFECT_ENOMEM, "out of memory for the metrics");
@@ -103,11 +104,12 @@ int pl_write_metrics(const char *run_dir, const pl_metrics_in *in, affect_error 
     /* thresholds: max-F1 on the validation split, applied to the test split */
     double *thr = calloc(L ? 5 * L : 1, sizeof *thr);
     double *val_f1 = thr + L, *f1 = thr + 2 * L, *prec = thr + 3 * L, *rec = thr + 4 * L;
-    double *VY = malloc((in->val->n ? in->val->n : 1) * (L ? L : 1) * sizeof *VY);
+    size_t nv = in->val ? in->val->n : 0;
+    double *VY = malloc((nv ? nv : 1) * (L ? L : 1) * sizeof *VY);
     if (!rc && (!thr || !VY)) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for the metrics");
     size_t tp = 0, fp = 0, fn = 0;
     double macro_f1 = 0;
-    if (!rc) {
+    if (!rc && in->val) {
         for (size_t i = 0; i < in->val->n * L; i++) VY[i] = in->val->labels[i] > 0.5f ? 1.0 : 0.0;
         for (size_t j = 0; j < L && !rc; j++) {
             eval_prf prf;
@@ -170,17 +172,25 @@ int pl_write_metrics(const char *run_dir, const pl_metrics_in *in, affect_error 
         json_buf_printf(&b, "],\"n_rows\":%zu,\"n_params\":%zu,\"model_bytes\":%lld,\"latency_ms\":", n, in->n_params,
                         (long long)in->model_bytes);
         jnum(&b, in->latency_ms);
-        jarr(&b, "thresholds", thr, L);
-        jarr(&b, "val_f1", val_f1, L);
-        jarr(&b, "f1", f1, L);
-        jarr(&b, "precision", prec, L);
-        jarr(&b, "recall", rec, L);
-        double mi_p = tp + fp ? (double)tp / (double)(tp + fp) : 0, mi_r = tp + fn ? (double)tp / (double)(tp + fn) : 0;
-        JS(&b, ",\"micro_f1\":");
-        jnum(&b, mi_p + mi_r > 0 ? 2 * mi_p * mi_r / (mi_p + mi_r) : 0);
-        JS(&b, ",\"macro_f1\":");
-        jnum(&b, L ? macro_f1 / (double)L : NAN);
-        JS(&b, ",\"intensity\":{\"dataset\":\"emoint dev\",\"pearson\":{");
+        if (in->val) {
+            jarr(&b, "thresholds", thr, L);
+            jarr(&b, "val_f1", val_f1, L);
+            jarr(&b, "f1", f1, L);
+            jarr(&b, "precision", prec, L);
+            jarr(&b, "recall", rec, L);
+            double mi_p = tp + fp ? (double)tp / (double)(tp + fp) : 0,
+                   mi_r = tp + fn ? (double)tp / (double)(tp + fn) : 0;
+            JS(&b, ",\"micro_f1\":");
+            jnum(&b, mi_p + mi_r > 0 ? 2 * mi_p * mi_r / (mi_p + mi_r) : 0);
+            JS(&b, ",\"macro_f1\":");
+            jnum(&b, L ? macro_f1 / (double)L : NAN);
+        }
+    }
+    if (!rc && in->pearson) {
+        JS(&b, ",\"intensity\":{\"dataset\":");
+        const char *ds = in->intensity_dataset ? in->intensity_dataset : "emoint dev";
+        json_buf_string(&b, ds, strlen(ds));
+        JS(&b, ",\"pearson\":{");
         for (int g = 0; g < in->n_groups; g++) {
             if (g) JS(&b, ",");
             json_buf_string(&b, in->group_names[g], strlen(in->group_names[g]));
@@ -190,21 +200,31 @@ int pl_write_metrics(const char *run_dir, const pl_metrics_in *in, affect_error 
         JS(&b, "},\"mean\":");
         jnum(&b, in->pearson_mean);
         json_buf_printf(&b, ",\"n_rows\":%zu}", in->n_intensity_rows);
+    }
+    if (!rc) {
         if (in->extra_json) {
             JS(&b, ",");
             json_buf_append(&b, in->extra_json, strlen(in->extra_json));
         }
         if (JS(&b, "}\n")) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory writing metrics");
     }
-    char path[PL_PATH];
-    if (!rc) rc = pl_path(path, sizeof path, err, "%s/analysis_metrics.json", run_dir);
-    if (!rc) rc = pl_write_atomic(path, b.data, b.len, err);
     if (!rc && in->out_macro) *in->out_macro = s.macro_auc;
     if (!rc && in->out_micro) *in->out_micro = s.micro_auc;
-    json_buf_free(&b);
+    if (rc) json_buf_free(&b);
+    else *out = b;
     free(thr);
     free(VY);
     free(Y);
     eval_summary_free(&s);
+    return rc;
+}
+
+int pl_write_metrics(const char *run_dir, const pl_metrics_in *in, affect_error *err) {
+    json_buf b;
+    int rc = pl_metrics_json(in, &b, err);
+    char path[PL_PATH];
+    if (!rc) rc = pl_path(path, sizeof path, err, "%s/analysis_metrics.json", run_dir);
+    if (!rc) rc = pl_write_atomic(path, b.data, b.len, err);
+    json_buf_free(&b);
     return rc;
 }
