@@ -268,6 +268,12 @@ def main():
     check(p.returncode == 2 and re.search(r"bad2\.yaml:\d+: .*max_rows", p.stderr),
           f"wrong type: {p.returncode} {p.stderr!r}")
 
+    # a reserved, not yet implemented stage is refused, never silently skipped
+    bad = tiny_config("bad_mlm", **{"training:\n": "training:\n  pretrain_mlm:\n    enabled: true\n"})
+    p, _ = run(["train", bad])
+    check(p.returncode == 2 and "pretrain_mlm" in p.stderr and not os.path.exists(os.path.join(TMP, "bad_mlm")),
+          f"pretrain_mlm enabled: {p.returncode} {p.stderr!r}")
+
     # ---- bad rows: file:line -----------------------------------------------------------------
     dd = os.path.join(TMP, "baddata")
     os.makedirs(os.path.join(dd, "goemotions"))

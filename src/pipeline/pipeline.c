@@ -542,6 +542,18 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         rc = affect_fail(err, AFFECT_EARG, "--folds must be 0 (no cross-validation) or at least 2");
         goto out;
     }
+    /* Keys the schema accepts for forward compatibility but the trainer does not do yet: a
+     * config asking for them is refused rather than silently trained without them. */
+    if (c->training.pretrain_mlm.enabled) {
+        rc = affect_fail(err, AFFECT_EUNSUPPORTED,
+                         "training.pretrain_mlm.enabled: the masked-LM stage is not available yet; set it to false");
+        goto out;
+    }
+    if (c->model.scratch.enabled && !c->model.scratch.vocab.lowercase) {
+        rc = affect_fail(err, AFFECT_EUNSUPPORTED,
+                         "model.scratch.vocab.lowercase: only lowercased scratch vocabularies are available; set it to true");
+        goto out;
+    }
     if ((rc = pl_path(run.dir, sizeof run.dir, err, "%s", c->paths.artifacts_dir))) goto out;
     if ((rc = pl_path(res->run_dir, sizeof res->run_dir, err, "%s", run.dir))) goto out;
     if (!opts->check_only && !opts->resume && run_dir_has_run(run.dir)) {
