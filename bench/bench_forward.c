@@ -20,6 +20,7 @@
 #include "model/kernels.h"
 #include "model/model.h"
 #include "model/parallel.h"
+#include "model/simd_math.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -207,8 +208,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     b.H = affect_model_hidden_size(b.m);
-    printf("{\"ready\":1,\"core\":\"%s\",\"config\":\"%s\",\"load_ms\":%.1f}\n",
-           openblas_get_corename(), openblas_get_config(), now_ms() - t0);
+    static const char *const simd_names[] = {"portable C", "AVX2+FMA", "AVX-512"};
+    int lv = affect_simd_level();
+    printf("{\"ready\":1,\"core\":\"%s\",\"config\":\"%s\",\"simd\":\"%s\",\"load_ms\":%.1f}\n",
+           openblas_get_corename(), openblas_get_config(), simd_names[lv >= 0 && lv <= 2 ? lv : 0],
+           now_ms() - t0);
     fflush(stdout);
     char line[4096], ids[4096];
     int rc = 0;

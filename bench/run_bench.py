@@ -199,7 +199,8 @@ def main(argv):
               f"times are inflated, 2-thread cells most of all; rerun on a quiet machine (--wait-quiet 600)")
     print(f"# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE: {'kept' if a.keep_coretype else 'UNSET for all engines'} "
           f"(environment had: {cs})")
-    print(f"# affect: OpenBLAS core {ai['core']} ({ai['config']})")
+    print(f"# affect: linear layers and attention on affect's own {ai.get('simd', '?')} kernels (weights packed at load); "
+          f"OpenBLAS core {ai['core']} is linked but unused by the forward pass")
     print(f"# torch {ti['torch']}: OpenBLAS core {ti['core']}, OMP_WAIT_POLICY={ti['omp_wait_policy'] or 'default'}; "
           f"onnxruntime-node {oi['ort']}: {oi['core']}")
     print(f"# median ms per forward (all tokens real); ratio = peer ms / affect ms (> 1: affect faster)")
