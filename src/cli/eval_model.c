@@ -194,27 +194,7 @@ static int load_lemotif_part(const em_ctx *c, int part, affect_dataset *out, aff
     pl_set all;
     memset(&all, 0, sizeof all);
     int rc;
-    if (k->data.custom.path[0]) {
-        affect_generic_spec sp;
-        memset(&sp, 0, sizeof sp);
-        sp.path = k->data.custom.path;
-        sp.format = k->data.custom.format;
-        sp.text_column = k->data.custom.text_column;
-        sp.id_column = k->data.custom.id_column;
-        sp.label_columns = (const char *const *)k->data.custom.label_columns.v;
-        sp.num_label_columns = k->data.custom.label_columns.n;
-        sp.labels_column = k->data.custom.labels_column;
-        sp.label_separator = k->data.custom.label_separator;
-        sp.label_names = (const char *const *)k->data.custom.label_names.v;
-        sp.num_label_names = k->data.custom.label_names.n;
-        sp.intensity_column = k->data.custom.intensity_column;
-        sp.group_column = k->data.custom.group_column;
-        rc = affect_generic_load(&sp, &all.ds, err);
-    } else {
-        char path[EM_PATH];
-        rc = affect_run_config_data_path(k, "lemotif", path, sizeof path, err);
-        if (!rc) rc = affect_lemotif_load(path, &all.ds, err);
-    }
+    rc = pl_load_stage2(k, &all, err);
     uint64_t seed = (uint64_t)k->data.lemotif_split.seed;
     if (!rc) rc = pl_set_limit(&all, (size_t)k->data.max_rows, seed + 2, err);
     size_t n = all.ds.n;

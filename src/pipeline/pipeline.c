@@ -71,9 +71,9 @@ static void data_free(pl_data *d) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pl_set_free(all[i]);
 }
 
-/* A reader's error gets the config's name in front, so the user knows which setting led
- * to the file. */
-static int load_stage2(const affect_run_config *c, pl_set *out, affect_error *err) {
+/* Stage 2's rows: the config's own file (data.custom) when it names one, else Lemotif. Shared
+ * with `affect eval`, which must rebuild exactly the rows the run was trained and tested on. */
+int pl_load_stage2(const affect_run_config *c, pl_set *out, affect_error *err) {
     if (c->data.custom.path[0]) {
         const affect_run_config *k = c;
         affect_generic_spec sp;
@@ -120,7 +120,7 @@ static int load_data(const affect_run_config *c, int need_go, pl_data *d, affect
         if ((rc = pl_set_limit(&d->go_train, maxr, seed, err)) || (rc = pl_set_limit(&d->go_val, maxr, seed + 1, err)))
             return rc;
     }
-    if ((rc = load_stage2(c, &d->lem, err))) return rc;
+    if ((rc = pl_load_stage2(c, &d->lem, err))) return rc;
     if ((rc = pl_set_limit(&d->lem, maxr, seed + 2, err))) return rc;
     if (d->lem.ds.num_labels <= 0 || affect_dataset_labelled(&d->lem.ds) < 3)
         return affect_fail(err, AFFECT_EFORMAT, "the stage-2 data has no emotion labels (or fewer than 3 labelled rows)");

@@ -27,6 +27,8 @@ void pl_set_free(pl_set *s);
 int pl_set_tokenize(pl_set *s, const affect_tokenizer *tok, int max_length, affect_error *err);
 /* Keeps at most `max_rows` rows (a seeded random sample, kept in file order); 0 = all. */
 int pl_set_limit(pl_set *s, size_t max_rows, uint64_t seed, affect_error *err);
+/* Stage 2's rows (data.custom, else Lemotif), before any row limit or split. */
+int pl_load_stage2(const affect_run_config *c, pl_set *out, affect_error *err);
 /* The rows `rows[0..k)` of src as a new (tokenized, when src is) set. */
 int pl_set_subset(const pl_set *src, const size_t *rows, size_t k, pl_set *out, affect_error *err);
 /* a's rows then b's (pl_dataset concat rules: b's rows without labels get label_mask 0). */
