@@ -60,7 +60,8 @@ def main():
     p = run(["eval", rd, "--data", "lemotif:test", "--json"])
     if check(p.returncode == 0, f"eval --data lemotif:test: {p.stderr}"):
         got = json.loads(p.stdout)
-        for k in ("label_names", "micro_auc", "macro_auc", "per_label_auc", "undefined_labels", "support", "n_rows"):
+        for k in ("label_names", "micro_auc", "macro_auc", "per_label_auc", "undefined_labels", "support", "n_rows",
+                  "n_params", "model_bytes"):
             check(got.get(k) == ref.get(k), f"{k}: eval {got.get(k)} vs analysis_metrics.json {ref.get(k)}")
         check(got.get("split_from") == "run config", f"split_from {got.get('split_from')}")
         print("lemotif:test micro %.6f macro %.6f (run: %.6f %.6f)" % (got["micro_auc"], got["macro_auc"],
@@ -76,6 +77,8 @@ def main():
         check(len(o["timestamp"]) == 26 and o["timestamp"][19] == ".", f"timestamp {o['timestamp']}")
         check(o["per_label_auc"] == ref["per_label_auc"] and o["label_names"] == ref["label_names"], "--out AUCs")
         check("macro AUC" in p.stdout and "afraid" in p.stdout, f"table output: {p.stdout[:300]}")
+        lat = o.get("latency_ms")
+        check(isinstance(lat, (int, float)) and lat > 0, f"--out latency_ms {lat!r}")
 
     # 3. EmoInt format: Pearson per emotion against numpy on the model's own predictions
     golds = [os.path.join(EMO, f"{e}-ratings-0to1.dev.gold.txt") for e in ("anger", "joy")]

@@ -605,7 +605,10 @@ static int eval_data(const em_opts *o, em_ctx *c, affect_model *m, affect_error 
             mi.val = has_val && tv.n ? &tv : NULL;
             mi.VP = VP;
             mi.model_bytes = stat(msp, &st) == 0 ? (long long)st.st_size : -1;
-            mi.latency_ms = NAN;
+            mi.n_params = affect_model_param_count(m);
+            const affect_heads_model *hm = affect_model_heads(m);
+            int ml = hm && hm->max_length > 0 ? hm->max_length : affect_model_max_length(m);
+            mi.latency_ms = pl_measure_latency(c->model_dir, &t, ml, 0);
             if (do_int) {
                 mi.n_groups = d.num_groups > 0 ? d.num_groups : 1;
                 mi.group_names = d.num_groups > 0 ? d.group_names : one_group;

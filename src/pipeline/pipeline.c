@@ -301,22 +301,22 @@ static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_t
 
 /* Mean milliseconds per text of the exported model at batch 1 on one thread: the figure a
  * journal app running one entry at a time sees. */
-static double measure_latency(const char *model_dir, const pl_set *texts, int max_length, int threads) {
+double pl_measure_latency(const char *model_dir, const affect_dataset *texts, int max_length, int threads) {
     affect_model *m = NULL;
     affect_error e = {0};
     if (affect_model_load_dir(&m, model_dir, &e)) return NAN;
     affect_native_init(1);
     int L = affect_model_num_labels(m);
     float *probs = malloc((size_t)(L > 0 ? L : 1) * sizeof *probs), inten;
-    size_t n = texts->ds.n < 100 ? texts->ds.n : 100;
+    size_t n = texts->n < 100 ? texts->n : 100;
     double total = 0;
     size_t done = 0;
     for (int pass = 0; pass < 2 && probs; pass++) { /* pass 0 warms caches up */
         for (size_t i = 0; i < n; i++) {
             double t0 = pl_now();
             affect_batch b;
-            const char *tx = texts->ds.text[i];
-            size_t len = texts->ds.text_len[i];
+            const char *tx = texts->text[i];
+            size_t len = texts->text_len[i];
             if (affect_tokenizer_encode_batch(affect_model_tokenizer(m), &tx, &len, 1, max_length, 0, &b, &e)) break;
             int rc = affect_model_predict(m, &b, probs, affect_model_has_intensity(m) ? &inten : NULL, &e);
             affect_batch_free(&b);
@@ -778,7 +778,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         mi.VP = VP;
         mi.n_params = pl_param_count(tr2);
         mi.model_bytes = file_size(msp);
-        mi.latency_ms = measure_latency(fm, &d.lem_test, maxlen, c->runtime.threads);
+        mi.latency_ms = pl_measure_latency(fm, &d.lem_test.ds, maxlen, c->runtime.threads);
         mi.n_groups = d.emo_dev.ds.num_groups;
         mi.group_names = d.emo_dev.ds.group_names;
         mi.pearson = pear;

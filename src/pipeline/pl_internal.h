@@ -27,6 +27,10 @@ void pl_set_free(pl_set *s);
 int pl_set_tokenize(pl_set *s, const affect_tokenizer *tok, int max_length, affect_error *err);
 /* Keeps at most `max_rows` rows (a seeded random sample, kept in file order); 0 = all. */
 int pl_set_limit(pl_set *s, size_t max_rows, uint64_t seed, affect_error *err);
+/* Mean ms per entry of the exported model at batch 1 on 1 thread (the first 100 texts, after a
+ * warm-up pass), the latency a journaling app sees; NAN when it cannot be measured. Restores
+ * `threads` afterwards. */
+double pl_measure_latency(const char *model_dir, const affect_dataset *texts, int max_length, int threads);
 /* Stage 2's rows (data.custom, else Lemotif), before any row limit or split. */
 int pl_load_stage2(const affect_run_config *c, pl_set *out, affect_error *err);
 /* The rows `rows[0..k)` of src as a new (tokenized, when src is) set. */

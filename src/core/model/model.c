@@ -142,6 +142,18 @@ const affect_heads_model *affect_model_heads(const affect_model *m) { return m ?
 int affect_model_max_length(const affect_model *m) { return affect_encoder_max_length(&m->cfg); }
 const affect_model_config *affect_model_config_of(const affect_model *m) { return &m->cfg; }
 
+/* Counted from the shapes rather than stored, so it cannot drift from what was loaded. */
+size_t affect_model_param_count(const affect_model *m) {
+    size_t n = m->n_params;
+    const affect_heads_model *h = m->heads;
+    if (h) {
+        size_t H = (size_t)h->H, L = (size_t)h->L;
+        n += H * H + H + L * H + L;                 /* emotion head */
+        if (h->int1w) n += H * H + H + H + 1;       /* intensity head */
+    }
+    return n;
+}
+
 /* One padded batch through the encoder; outputs are copied out so the caller's buffers
  * never alias the reusable activation arena. */
 int affect_model_embed(affect_model *m, const affect_batch *batch, int pool, float *hidden,

@@ -27,5 +27,7 @@ int affect_model_max_length(const affect_model *m);
 const affect_model_config *affect_model_config_of(const affect_model *m);
 /* The trained heads and their metadata (pool, max_length), or NULL for a bare encoder. */
 const affect_heads_model *affect_model_heads(const affect_model *m);
+/* Trainable parameters: the encoder's plus the heads' (what a report calls the model size). */
+size_t affect_model_param_count(const affect_model *m);
 
 #endif
