@@ -23,6 +23,9 @@ import sys
 import tempfile
 import warnings
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles"))
+from bootstrap_rng import resample_rows  # noqa: E402
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
@@ -120,32 +123,7 @@ def standard_runs(root, seed=7, n=240, labels=None):
     return out
 
 
-# ---- the bootstrap oracle: src/eval/metrics.h's documented RNG, line by line ---------------
-M64 = (1 << 64) - 1
-GAMMA = 0x9E3779B97F4A7C15
-
-
-def mix(z):
-    z &= M64
-    z ^= z >> 30
-    z = (z * 0xBF58476D1CE4E5B9) & M64
-    z ^= z >> 27
-    z = (z * 0x94D049BB133111EB) & M64
-    z ^= z >> 31
-    return z
-
-
-def resample_rows(seed, b, n):
-    key = mix(seed + (b + 1) * GAMMA)
-    reject_below = (1 << 64) % n
-    rows, k = [], 0
-    while len(rows) < n:
-        k += 1
-        u = mix(key + k * GAMMA)
-        if u < reject_below:
-            continue
-        rows.append(u % n)
-    return np.array(rows)
+# ---- bootstrap: the documented RNG, re-implemented in tests/oracles/bootstrap_rng.py ----
 
 
 def macro_auc(P, Y):
