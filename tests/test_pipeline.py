@@ -268,11 +268,34 @@ def main():
     check(p.returncode == 2 and re.search(r"bad2\.yaml:\d+: .*max_rows", p.stderr),
           f"wrong type: {p.returncode} {p.stderr!r}")
 
-    # a reserved, not yet implemented stage is refused, never silently skipped
-    bad = tiny_config("bad_mlm", **{"training:\n": "training:\n  pretrain_mlm:\n    enabled: true\n"})
-    p, _ = run(["train", bad])
-    check(p.returncode == 2 and "pretrain_mlm" in p.stderr and not os.path.exists(os.path.join(TMP, "bad_mlm")),
-          f"pretrain_mlm enabled: {p.returncode} {p.stderr!r}")
+    # the masked-LM stage (stage 0): its folder and log lines, and it changes what follows
+    mlm = tiny_config("mlm", **{"training:\n": "training:\n  pretrain_mlm:\n    enabled: true\n"
+                                              "    learning_rate: 1e-3\n    train_batch_size: 16\n    num_epochs: 2\n"})
+    p, _ = run(["train", mlm])
+    if check(p.returncode == 0, f"affect train with pretrain_mlm: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        md = os.path.join(TMP, "mlm")
+        for sub in ["best", "last"]:
+            for f in ["model.safetensors", "optimizer.safetensors"]:
+                check(os.path.isfile(os.path.join(md, "pretrain_mlm", sub, f)), f"run folder lacks pretrain_mlm/{sub}/{f}")
+        _, hdr = safetensors_numel(os.path.join(md, "pretrain_mlm", "best", "model.safetensors"))
+        check("cls.predictions.transform.dense.weight" in hdr and "cls.predictions.bias" in hdr
+              and "bert.embeddings.word_embeddings.weight" in hdr, "pretrain_mlm checkpoint lacks the masked-LM head")
+        ml = [json.loads(l) for l in open(os.path.join(md, "train_log.jsonl"))]
+        tr = [l for l in ml if l["type"] == "train" and l["stage"] == "pretrain_mlm"]
+        ev = [l for l in ml if l["type"] == "eval" and l["stage"] == "pretrain_mlm"]
+        vocab = len(json.load(open(os.path.join(md, "vocab", "tokenizer.json")))["model"]["vocab"])
+        check(len(ev) == 2 and all(isinstance(e.get("val_mlm_loss"), float) for e in ev),
+              f"pretrain_mlm: eval lines {ev}")
+        # training from a uniform guess (loss ln V) must get below it on held-out texts
+        check(ev and ev[-1]["val_mlm_loss"] < math.log(vocab), f"masked-LM validation loss {ev[-1:]} vs ln V {math.log(vocab):.3f}")
+        check(tr and tr[0]["loss"] > tr[-1]["loss"], "masked-LM training loss did not fall")
+        stages = [l["stage"] for l in ml if l["type"] == "eval"]
+        check(stages.index("pretrain_mlm") < stages.index("goemotions"), f"stage order {stages}")
+        a = open(os.path.join(rd, "final_model", "model.safetensors"), "rb").read()
+        b = open(os.path.join(md, "final_model", "model.safetensors"), "rb").read()
+        check(a != b, "the masked-LM stage did not change the final model")
+        _, fh = safetensors_numel(os.path.join(md, "final_model", "model.safetensors"))
+        check(not any(k.startswith("cls.") for k in fh), "the exported model carries the masked-LM head")
 
     # ---- bad rows: file:line -----------------------------------------------------------------
     dd = os.path.join(TMP, "baddata")

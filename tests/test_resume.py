@@ -46,9 +46,14 @@ def env(**extra):
     return e
 
 
-def config(name):
+MLM_STAGE = "training:\n  pretrain_mlm:\n    enabled: true\n    learning_rate: 1e-3\n    train_batch_size: 16\n    num_epochs: 1\n"
+
+
+def config(name, mlm=False):
     text = open(os.path.join(SRC, "configs", "tiny.yaml")).read()
     text = text.replace("artifacts/experiments/tiny", os.path.join(TMP, name))
+    if mlm:
+        text = text.replace("training:\n", MLM_STAGE, 1)
     path = os.path.join(TMP, name + ".yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -96,12 +101,12 @@ def logged_steps(run, stage):
     return best
 
 
-def same_as_reference(run, what):
+def same_as_reference(run, what, ref="ref"):
     for f in ["final_model/model.safetensors", "predictions.csv", "labels.csv"]:
-        a = open(os.path.join(TMP, "ref", f), "rb").read()
+        a = open(os.path.join(TMP, ref, f), "rb").read()
         b = open(os.path.join(TMP, run, f), "rb").read()
         check(a == b, f"{what}: {f} differs from the uninterrupted run")
-    check(log_lines("ref") == log_lines(run), f"{what}: train_log.jsonl differs from the uninterrupted run")
+    check(log_lines(ref) == log_lines(run), f"{what}: train_log.jsonl differs from the uninterrupted run")
 
 
 def main():
@@ -167,6 +172,28 @@ def main():
         f.write(open(config("killed")).read().replace("max_rows: 240", "max_rows: 250"))
     p = train(changed, "--resume")
     check(p.returncode == 2 and "config differs" in p.stderr, f"changed config on --resume: {p.returncode} {p.stderr[-300:]}")
+
+    # 4. kill -9 in mid-epoch of the masked-LM stage (stage 0), then --resume: the masking is
+    # a pure function of (seed, micro-batch), so the resumed run must match to the byte
+    p = train(config("mlm_ref", mlm=True))
+    if check(p.returncode == 0, f"masked-LM reference run: exit {p.returncode} {p.stderr[-1500:]}"):
+        check("pretrain_mlm epoch 1/1: validation masked-LM loss" in p.stderr, "no masked-LM evaluation reported")
+        cfg = config("mlm_killed", mlm=True)
+        proc = subprocess.Popen([BIN, "train", cfg], cwd=TMP, env=env(AFFECT_TEST_SLEEP_MS="40"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ok = wait_for(lambda: logged_steps("mlm_killed", "pretrain_mlm") >= 6)
+        proc.kill()
+        proc.wait()
+        check(ok, "the killed run never reached pretrain_mlm step 6")
+        st = os.path.join(TMP, "mlm_killed", "pretrain_mlm", "last", "trainer_state.json")
+        if check(os.path.isfile(st), "no mid-epoch checkpoint in pretrain_mlm/last"):
+            ex = json.load(open(st)).get("extra", {})
+            check(ex.get("stage") == "pretrain_mlm" and ex.get("epoch") == 0 and ex.get("batch", 0) > 0,
+                  f"masked-LM checkpoint state: {ex}")
+        p = train(cfg, "--resume")
+        check(p.returncode == 0, f"--resume in the masked-LM stage: exit {p.returncode} {p.stderr[-1500:]}")
+        if p.returncode == 0:
+            same_as_reference("mlm_killed", "kill -9 in pretrain_mlm + --resume", ref="mlm_ref")
 
     # 3. divergence: exit 1, the step named, the last good checkpoint kept
     cfg = config("nan")

@@ -80,7 +80,10 @@ static void on_progress(void *user, const affect_train_progress *p) {
         return;
     }
     clear_live(v);
-    if (p->kind == AFFECT_PROGRESS_EVAL) {
+    if (p->kind == AFFECT_PROGRESS_EVAL && !isnan(p->val_mlm_loss)) {
+        fprintf(stderr, "%s%s epoch %d/%d: validation masked-LM loss %.4f%s\n", fold, p->stage, p->epoch, p->num_epochs,
+                p->val_mlm_loss, p->improved ? " (best so far)" : "");
+    } else if (p->kind == AFFECT_PROGRESS_EVAL) {
         fprintf(stderr, "%s%s epoch %d/%d: validation macro AUC %.4f, micro AUC %.4f", fold, p->stage, p->epoch,
                 p->num_epochs, p->val_macro_auc, p->val_micro_auc);
         if (!isnan(p->val_pearson)) fprintf(stderr, ", intensity r %.4f", p->val_pearson);

@@ -193,6 +193,7 @@ void affect_run_config_defaults(affect_run_config *c) {
     m->num_epochs = 1;
     m->weight_decay = 0.01;
     m->warmup_ratio = 0.05;
+    m->early_stopping_patience = 0; /* no key: the stage keeps its lowest-loss epoch, never stops early */
 
     c->evaluation.eval_batch_size = 128;
 

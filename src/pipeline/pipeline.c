@@ -63,11 +63,12 @@ typedef struct pl_data {
     pl_set lem_train, lem_val, lem_test;
     pl_set emo_train, emo_dev;    /* EmoInt */
     pl_set s2_train;              /* lem_train + emo_train */
+    pl_set mlm_train;             /* masked-LM texts: go_train + lem_train + emo_train */
 } pl_data;
 
 static void data_free(pl_data *d) {
     pl_set *all[] = {&d->go_train, &d->go_val, &d->lem, &d->lem_train, &d->lem_val, &d->lem_test,
-                     &d->emo_train, &d->emo_dev, &d->s2_train};
+                     &d->emo_train, &d->emo_dev, &d->s2_train, &d->mlm_train};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pl_set_free(all[i]);
 }
 
@@ -220,6 +221,72 @@ static void heads_init(affect_trainer *tr, const pl_set *train, uint64_t seed, f
     if (prior) label_prior(&train->ds, prior);
     affect_heads_init(affect_trainer_heads(tr, 0), affect_trainer_config(tr)->hidden, L, seed, 0.02f, prior, median);
     free(prior);
+}
+
+/* ---- stage 0: masked-LM pretraining ---------------------------------------------------------- */
+
+/* The ids the masking must leave alone (every special token the tokenizer has: [CLS], [SEP],
+ * [PAD], [UNK], <s>, ...) and [MASK] itself; AFFECT_EUNSUPPORTED when there is no mask token. */
+static int mlm_vocab(const affect_tokenizer *tok, int32_t *special, int *n_special, int32_t *mask_id,
+                     affect_error *err) {
+    static const char *const SPECIAL[] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "<s>", "</s>", "<pad>", "<unk>"};
+    int V = affect_tokenizer_vocab_size(tok), n = 0;
+    *mask_id = -1;
+    for (int32_t id = 0; id < V; id++) {
+        const char *t = affect_tokenizer_id_to_token(tok, id);
+        if (!t) continue;
+        if (!strcmp(t, "[MASK]") || !strcmp(t, "<mask>")) *mask_id = id;
+        for (size_t k = 0; k < sizeof SPECIAL / sizeof SPECIAL[0] && n < 8; k++)
+            if (!strcmp(t, SPECIAL[k])) special[n++] = id;
+    }
+    *n_special = n;
+    if (*mask_id < 0)
+        return affect_fail(err, AFFECT_EUNSUPPORTED,
+                           "training.pretrain_mlm: the tokenizer has no [MASK] or <mask> token to mask with");
+    return 0;
+}
+
+/* Stage 0: a fresh masked-LM trainer on the encoder the run starts from, trained on the texts
+ * of GoEmotions train, stage-2 train and EmoInt train (never a validation or test text; the
+ * labels are not used), validated by the masked-LM loss on GoEmotions dev (stage-2 val when
+ * GoEmotions is absent). On success *out holds the trainer with the stage's best encoder. */
+static int run_stage0(pl_run *run, const pl_model *pm, pl_data *d, const affect_tokenizer *tok, affect_trainer **out,
+                      pl_stage_result *res, affect_error *err) {
+    const affect_run_config *c = run->cfg;
+    const affect_stage_config *m = &c->training.pretrain_mlm;
+    memset(res, 0, sizeof *res);
+    int32_t special[8];
+    affect_mlm_opts mo;
+    memset(&mo, 0, sizeof mo);
+    int rc = mlm_vocab(tok, special, &mo.n_special, &mo.mask_id, err);
+    mo.special = special;
+    mo.probability = m->mlm_probability;
+    const pl_set *texts[3] = {&d->go_train, &d->lem_train, &d->emo_train};
+    if (!rc) rc = pl_set_tokens_of(texts, 3, &d->mlm_train, err);
+    if (rc) return rc;
+    affect_trainer *tr = NULL;
+    if ((rc = affect_trainer_new_mlm(&tr, &pm->cfg, err))) return rc;
+    rc = init_encoder(c, pm, tr, (uint64_t)m->seed, 0, err);
+    if (!rc) affect_mlm_init(affect_trainer_mlm(tr, 0), pm->cfg.hidden, pm->cfg.vocab_size, (uint64_t)m->seed, 0.02f);
+    pl_stage st;
+    memset(&st, 0, sizeof st);
+    st.name = "pretrain_mlm";
+    st.index = 4;
+    st.fold = -1;
+    st.sc = m;
+    st.train = &d->mlm_train;
+    st.val = d->go_val.ds.n ? &d->go_val : &d->lem_val;
+    st.hidden_dropout = pm->hidden_dropout;
+    st.attn_dropout = pm->attn_dropout;
+    st.mlm = &mo;
+    if (!rc) rc = pl_path(st.dir, sizeof st.dir, err, "%s/pretrain_mlm", run->dir);
+    if (!rc) rc = pl_stage_run(run, tr, &st, res, err);
+    if (rc || res->interrupted) {
+        affect_trainer_free(tr);
+        return rc;
+    }
+    *out = tr;
+    return 0;
 }
 
 /* ---- stage 2 on one split (the main run, or one CV fold) ----------------------------------- */
@@ -531,7 +598,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     pl_model pm;
     memset(&pm, 0, sizeof pm);
     affect_tokenizer *tok = NULL;
-    affect_trainer *tr1 = NULL, *tr2 = NULL;
+    affect_trainer *tr0 = NULL, *tr1 = NULL, *tr2 = NULL;
     float *enc_init = NULL, *pw = NULL;
     double *P = NULL, *VP = NULL, *I = NULL, *pear = NULL;
     json_buf cv = {0};
@@ -540,13 +607,6 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     if ((rc = affect_run_config_resolve(&cfg, AFFECT_RESOLVE_DATA | AFFECT_RESOLVE_MODEL, err))) goto out;
     if (K == 1) {
         rc = affect_fail(err, AFFECT_EARG, "--folds must be 0 (no cross-validation) or at least 2");
-        goto out;
-    }
-    /* Keys the schema accepts for forward compatibility but the trainer does not do yet: a
-     * config asking for them is refused rather than silently trained without them. */
-    if (c->training.pretrain_mlm.enabled) {
-        rc = affect_fail(err, AFFECT_EUNSUPPORTED,
-                         "training.pretrain_mlm.enabled: the masked-LM stage is not available yet; set it to false");
         goto out;
     }
     if (c->model.scratch.enabled && !c->model.scratch.vocab.lowercase) {
@@ -569,8 +629,9 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     }
     affect_native_init(c->runtime.threads);
     int stage1 = c->training.goemotions.enabled && c->training.goemotions.num_epochs > 0;
+    int stage0 = c->training.pretrain_mlm.enabled && c->training.pretrain_mlm.num_epochs > 0;
     pm.scratch = c->model.scratch.enabled;
-    if ((rc = load_data(c, stage1 || pm.scratch, &d, err))) goto out;
+    if ((rc = load_data(c, stage0 || stage1 || pm.scratch, &d, err))) goto out;
     if ((rc = split_stage2(c, &d, err))) goto out;
     pl_note(&run, NULL, "data: GoEmotions %zu train / %zu dev; stage 2 %zu rows -> %zu train / %zu val / %zu test; "
                         "EmoInt %zu train / %zu dev",
@@ -652,12 +713,26 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     }
     if ((rc = pl_set_concat(&d.lem_train, &d.emo_train, &d.s2_train, err))) goto out;
 
-    /* stage 1: GoEmotions */
+    /* stage 0: masked-LM pretraining on the training texts */
     int init_stage1 = !strcmp(c->training.lemotif.init, "stage1");
+    if (stage0 && init_stage1) {
+        pl_stage_result r;
+        if ((rc = run_stage0(&run, &pm, &d, tok, &tr0, &r, err))) {
+            res->diverged = r.diverged;
+            goto out;
+        }
+        if ((res->interrupted = r.interrupted)) goto out;
+    } else if (stage0) {
+        pl_note(&run, NULL, "training.pretrain_mlm is skipped: training.lemotif.init is '%s', so no later stage would "
+                            "start from its encoder", c->training.lemotif.init);
+    }
+
+    /* stage 1: GoEmotions */
     if (stage1) {
         const affect_stage_config *g = &c->training.goemotions;
         if ((rc = affect_trainer_new(&tr1, &pm.cfg, d.go_train.ds.num_labels, err))) goto out;
         if ((rc = init_encoder(c, &pm, tr1, (uint64_t)g->seed, 0, err))) goto out;
+        if (tr0) pl_copy_encoder(tr1, tr0);
         heads_init(tr1, &d.go_train, (uint64_t)g->seed, 0.0f);
         if ((rc = pos_weights(&d.go_train, (float)g->pos_weight_cap, &pw, err))) goto out;
         pl_stage st;
@@ -686,9 +761,9 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
 
     /* the encoder stage 2 (and every CV fold) starts from */
     {
-        affect_trainer *src = tr1;
+        affect_trainer *src = tr1 ? tr1 : tr0;
         affect_trainer *tmp = NULL;
-        if (!(stage1 && init_stage1)) {
+        if (!init_stage1 || !src) {
             if ((rc = affect_trainer_new(&tmp, &pm.cfg, 1, err))) goto out;
             uint64_t seed = (uint64_t)(!strcmp(c->training.lemotif.init, "scratch") ? c->training.lemotif.frozen.seed
                                                                                      : c->training.goemotions.seed);
@@ -711,7 +786,8 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         }
         affect_trainer_free(tmp);
         affect_trainer_free(tr1);
-        tr1 = NULL;
+        affect_trainer_free(tr0);
+        tr1 = tr0 = NULL;
         if (rc) goto out;
     }
 
@@ -804,6 +880,7 @@ out:
     res->seconds = pl_now() - t0;
     if (run.log) fclose(run.log);
     pl_batch_free(&run.batch);
+    affect_trainer_free(tr0);
     affect_trainer_free(tr1);
     affect_trainer_free(tr2);
     affect_tokenizer_free(tok);

@@ -54,6 +54,7 @@ typedef struct affect_train_progress {
     double seq_per_s;         /* training rows per second over the last steps */
     double eta_s;             /* seconds left in this stage at the current speed */
     double val_macro_auc, val_micro_auc, val_pearson; /* EVAL (NaN when undefined) */
+    double val_mlm_loss;                              /* EVAL of the masked-LM stage (else NaN) */
     int improved;             /* EVAL: a new best */
     int log_line;             /* STEP: this step was written to train_log.jsonl (every log_every) */
     const char *message;      /* NOTE */

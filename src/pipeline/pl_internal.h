@@ -35,6 +35,10 @@ double pl_measure_latency(const char *model_dir, const affect_dataset *texts, in
 int pl_load_stage2(const affect_run_config *c, pl_set *out, affect_error *err);
 /* The rows `rows[0..k)` of src as a new (tokenized, when src is) set. */
 int pl_set_subset(const pl_set *src, const size_t *rows, size_t k, pl_set *out, affect_error *err);
+/* The token ids of every row of srcs[0..k) (tokenized sets), without texts or targets (an
+ * empty id and text per row): the corpus of the masked-LM stage, whose sets have different
+ * label sets that no dataset could hold together. */
+int pl_set_tokens_of(const pl_set *const *srcs, int k, pl_set *out, affect_error *err);
 /* a's rows then b's (pl_dataset concat rules: b's rows without labels get label_mask 0). */
 int pl_set_concat(const pl_set *a, const pl_set *b, pl_set *out, affect_error *err);
 
@@ -111,12 +115,15 @@ typedef struct pl_stage {
     const float *pos_weight;       /* (L) */
     float w_int, w_ms;
     float hidden_dropout, attn_dropout;
+    const affect_mlm_opts *mlm;    /* non-NULL: a masked-LM stage (trainer from affect_trainer_new_mlm);
+                                      val is then scored by its masked-LM loss, lower is better */
     char dir[PL_PATH];             /* <run>/<stage> (or <run>/folds/<k>/<stage>) */
 } pl_stage;
 
 /* What a finished stage reports. */
 typedef struct pl_stage_result {
-    double best_metric;            /* best validation macro AUC, NaN if none was defined */
+    double best_metric;            /* best validation macro AUC (masked-LM stage: minus the best validation
+                                      loss), NaN if none was defined */
     int best_epoch, epochs_run;
     int interrupted, diverged;
 } pl_stage_result;

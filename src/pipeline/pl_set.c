@@ -77,6 +77,27 @@ int pl_set_concat(const pl_set *a, const pl_set *b, pl_set *out, affect_error *e
     return rc;
 }
 
+int pl_set_tokens_of(const pl_set *const *srcs, int k, pl_set *out, affect_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t n = 0;
+    for (int i = 0; i < k; i++) n += srcs[i]->ids ? srcs[i]->ds.n : 0;
+    affect_dataset *d = &out->ds;
+    d->id = calloc(n ? n : 1, sizeof *d->id);
+    d->text = calloc(n ? n : 1, sizeof *d->text);
+    d->text_len = calloc(n ? n : 1, sizeof *d->text_len);
+    int rc = !d->id || !d->text || !d->text_len ? affect_fail(err, AFFECT_ENOMEM, "out of memory for %zu rows", n) : 0;
+    if (!rc) rc = alloc_ids(out, n, err);
+    if (!rc) d->n = n; /* from here pl_set_free releases the ids copied so far */
+    size_t at = 0;
+    for (int i = 0; i < k && !rc; i++) {
+        if (!srcs[i]->ids) continue;
+        rc = copy_ids(out, srcs[i], NULL, srcs[i]->ds.n, at, err);
+        at += srcs[i]->ds.n;
+    }
+    if (rc) pl_set_free(out);
+    return rc;
+}
+
 static int cmp_u64(const void *x, const void *y) {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return a < b ? -1 : a > b;

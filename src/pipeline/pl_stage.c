@@ -197,8 +197,44 @@ static void sleep_ms(int ms) {
 
 /* The validation evaluation of one epoch: macro/micro AUC on the stage's validation split and,
  * when the stage has EmoInt dev rows, the mean intensity Pearson r. */
+/* The masked-LM stage's validation score: the mean cross-entropy over the masked positions
+ * of the validation texts, masked the same way at every evaluation (a fixed seed, one stream
+ * per batch), so epochs are compared on the same task. */
+static int evaluate_mlm(pl_run *run, affect_trainer *tr, const pl_stage *st, double *loss, affect_error *err) {
+    *loss = NAN;
+    size_t n = st->val->ds.n;
+    int bs = run->eval_batch > 0 ? run->eval_batch : 32;
+    size_t *rows = malloc((size_t)bs * sizeof *rows);
+    if (!rows) return affect_fail(err, AFFECT_ENOMEM, "out of memory for the evaluation");
+    double sum = 0;
+    long count = 0;
+    int rc = 0;
+    for (size_t at = 0; at < n && !rc; at += (size_t)bs) {
+        int B = (int)(n - at < (size_t)bs ? n - at : (size_t)bs);
+        for (int i = 0; i < B; i++) rows[i] = at + (size_t)i;
+        rc = pl_batch_build(&run->batch, st->val, rows, B, run->pad_id, 0.0, err);
+        double s = 0;
+        int m = 0;
+        if (!rc)
+            rc = affect_trainer_mlm_eval(tr, run->batch.ids, run->batch.mask, B, run->batch.tb.T, st->mlm, 0x76616cull,
+                                         (uint64_t)(at / (size_t)bs), &s, &m, err);
+        sum += s;
+        count += m;
+    }
+    free(rows);
+    *loss = count ? sum / (double)count : NAN;
+    return rc;
+}
+
 static int evaluate(pl_run *run, affect_trainer *tr, const pl_stage *st, double *macro, double *micro,
                     double *pearson, affect_error *err) {
+    if (st->mlm) {
+        double loss = NAN;
+        int rc = evaluate_mlm(run, tr, st, &loss, err);
+        *macro = -loss; /* the stage keeps the highest score: the lowest loss */
+        *micro = *pearson = NAN;
+        return rc;
+    }
     int L = affect_trainer_num_labels(tr);
     size_t n = st->val->ds.n;
     *macro = *micro = *pearson = NAN;
@@ -248,8 +284,9 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
         res->best_metric = s.has_best ? s.best : NAN;
         res->best_epoch = s.best_epoch;
         res->epochs_run = s.epoch;
-        pl_note(run, st->name, "%s: already finished (best validation macro AUC %.4f at epoch %d)", st->name,
-                res->best_metric, res->best_epoch);
+        pl_note(run, st->name, "%s: already finished (best validation %s %.4f at epoch %d)", st->name,
+                st->mlm ? "masked-LM loss" : "macro AUC", st->mlm ? -res->best_metric : res->best_metric,
+                res->best_epoch);
         return rc;
     }
 
@@ -348,7 +385,13 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
                 size_t at = (size_t)(first + j) * (size_t)B;
                 int bsz = (int)(n - at < (size_t)B ? n - at : (size_t)B);
                 rc = pl_batch_build(&run->batch, st->train, perm + at, bsz, run->pad_id, sc->label_smoothing_factor, err);
-                if (!rc) rc = affect_train_micro_step(tr, &run->batch.tb, &o, &parts[j], err);
+                if (!rc && st->mlm) {
+                    memset(&parts[j], 0, sizeof parts[j]);
+                    rc = affect_train_mlm_micro_step(tr, run->batch.ids, run->batch.mask, bsz, run->batch.tb.T, st->mlm,
+                                                     &o, &parts[j].loss, NULL, err);
+                } else if (!rc) {
+                    rc = affect_train_micro_step(tr, &run->batch.tb, &o, &parts[j], err);
+                }
                 rows_done += (size_t)bsz;
             }
             affect_step_info info = {0};
@@ -395,7 +438,7 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
             p.grad_norm = info.grad_norm;
             p.seq_per_s = rate;
             p.eta_s = step_time * (double)(total - step);
-            p.val_macro_auc = p.val_micro_auc = p.val_pearson = NAN;
+            p.val_macro_auc = p.val_micro_auc = p.val_pearson = p.val_mlm_loss = NAN;
             if (step % run->cfg->runtime.log_every == 0 || s.batch == micro_per_epoch) {
                 double an = s.acc_n ? (double)s.acc_n : 1.0;
                 p.loss = s.acc[0] / an;
@@ -452,13 +495,24 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
         snprintf(ubuf, sizeof ubuf, isnan(micro) ? "null" : "%.9g", micro);
         snprintf(pbuf, sizeof pbuf, isnan(pearson) ? "null" : "%.9g", pearson);
         snprintf(bbuf, sizeof bbuf, s.has_best ? "%.9g" : "null", s.best);
-        snprintf(line, sizeof line,
-                 "{\"type\":\"eval\",\"stage\":\"%s\",\"fold\":%d,\"epoch\":%d,\"step\":%lld,\"val_macro_auc\":%s,"
-                 "\"val_micro_auc\":%s,\"val_pearson\":%s,\"best_macro_auc\":%s,\"improved\":%s,\"early_stop\":%s,"
-                 "\"elapsed_s\":%.3f}",
-                 st->name, st->fold, epoch + 1, (long long)affect_trainer_step(tr), mbuf, ubuf, pbuf, bbuf,
-                 improved ? "true" : "false", s.finished && s.epoch < sc->num_epochs ? "true" : "false",
-                 pl_now() - t_start);
+        if (st->mlm) {
+            snprintf(mbuf, sizeof mbuf, isnan(macro) ? "null" : "%.9g", -macro);
+            snprintf(bbuf, sizeof bbuf, s.has_best ? "%.9g" : "null", -s.best);
+            snprintf(line, sizeof line,
+                     "{\"type\":\"eval\",\"stage\":\"%s\",\"fold\":%d,\"epoch\":%d,\"step\":%lld,\"val_mlm_loss\":%s,"
+                     "\"best_mlm_loss\":%s,\"improved\":%s,\"early_stop\":%s,\"elapsed_s\":%.3f}",
+                     st->name, st->fold, epoch + 1, (long long)affect_trainer_step(tr), mbuf, bbuf,
+                     improved ? "true" : "false", s.finished && s.epoch < sc->num_epochs ? "true" : "false",
+                     pl_now() - t_start);
+        } else {
+            snprintf(line, sizeof line,
+                     "{\"type\":\"eval\",\"stage\":\"%s\",\"fold\":%d,\"epoch\":%d,\"step\":%lld,\"val_macro_auc\":%s,"
+                     "\"val_micro_auc\":%s,\"val_pearson\":%s,\"best_macro_auc\":%s,\"improved\":%s,\"early_stop\":%s,"
+                     "\"elapsed_s\":%.3f}",
+                     st->name, st->fold, epoch + 1, (long long)affect_trainer_step(tr), mbuf, ubuf, pbuf, bbuf,
+                     improved ? "true" : "false", s.finished && s.epoch < sc->num_epochs ? "true" : "false",
+                     pl_now() - t_start);
+        }
         if ((rc = pl_log_line(run, line, err))) goto out;
         memset(&p, 0, sizeof p);
         p.kind = AFFECT_PROGRESS_EVAL;
@@ -468,7 +522,8 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
         p.num_epochs = sc->num_epochs;
         p.step = affect_trainer_step(tr);
         p.total_steps = total;
-        p.val_macro_auc = macro;
+        p.val_macro_auc = st->mlm ? NAN : macro;
+        p.val_mlm_loss = st->mlm ? -macro : NAN;
         p.val_micro_auc = micro;
         p.val_pearson = pearson;
         p.improved = improved;
@@ -483,8 +538,8 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
         s.log_bytes = pl_log_size(run);
         if ((rc = save_ckpt(st->dir, "last", tr, st, &s, err))) goto out;
         if (s.finished && s.epoch < sc->num_epochs)
-            pl_note(run, st->name, "%s: early stop after epoch %d (no macro-AUC gain above %g for %d evaluations)", st->name,
-                    s.epoch, sc->early_stopping_threshold, s.bad_evals);
+            pl_note(run, st->name, "%s: early stop after epoch %d (no %s gain above %g for %d evaluations)", st->name,
+                    s.epoch, st->mlm ? "masked-LM loss" : "macro-AUC", sc->early_stopping_threshold, s.bad_evals);
         if (!s.finished && run->opts->stop_signal && *run->opts->stop_signal) {
             res->interrupted = (int)*run->opts->stop_signal;
             pl_note(run, st->name, "%s: stopped by signal %d after epoch %d; checkpoint written to %s/last", st->name,

@@ -10,6 +10,7 @@
 #include "model/kernels.h"
 #include "train/clip.h"
 #include "train/dropout.h"
+#include "train/mlm.h"
 #include "train/parallel_adamw.h"
 #include "util/error.h"
 
@@ -19,10 +20,16 @@ struct affect_trainer {
     affect_model_config cfg;
     int L;                          /* emotion labels */
     size_t enc_sizes[AFFECT_ENC_NPARAMS], head_sizes[AFFECT_HEADS_NPARAMS];
+    size_t mlm_sizes[AFFECT_MLM_NPARAMS];
+    int has_mlm;                    /* the masked-LM head follows the heads in the arenas */
     size_t n_enc, n_total;
     float *params, *grads, *m, *v;  /* (n_total) each; encoder first, heads after */
     affect_encoder_params p, g;
     affect_heads_params hp, hg;
+    affect_mlm_params mp, mg;
+    affect_mlm_acts ma;
+    int32_t *mlm_ints;              /* corrupted ids, chosen positions, targets: 3·(B·T) */
+    size_t mlm_ints_cap;
     affect_train_tensor *tensors;
     char (*names)[NAME_CAP];
     affect_adamw_item *items;       /* (ntensors) the fused optimizer pass's work list */
@@ -90,7 +97,7 @@ static int build_tensors(affect_trainer *tr, affect_error *err) {
     size_t nref = 0;
     int rc = affect_arch_param_refs(&tr->cfg, &tr->p, &refs, &nref, err);
     if (rc) return rc;
-    size_t cap = nref + AFFECT_HEADS_NPARAMS;
+    size_t cap = nref + AFFECT_HEADS_NPARAMS + AFFECT_MLM_NPARAMS;
     tr->tensors = calloc(cap, sizeof *tr->tensors);
     tr->names = calloc(cap, sizeof *tr->names);
     tr->items = calloc(cap, sizeof *tr->items);
@@ -116,14 +123,23 @@ static int build_tensors(affect_trainer *tr, affect_error *err) {
         add_tensor(tr, affect_heads_param_name(i), ndim, shape, hptr[i], 0);
         covered += tr->tensors[tr->ntensors - 1].n;
     }
+    float *mptr[AFFECT_MLM_NPARAMS] = {tr->mp.dense_w, tr->mp.dense_b, tr->mp.ln_w, tr->mp.ln_b, tr->mp.bias};
+    for (int i = 0; tr->has_mlm && i < AFFECT_MLM_NPARAMS; i++) {
+        int ndim;
+        int64_t shape[2];
+        affect_mlm_param_shape(i, tr->cfg.hidden, tr->cfg.vocab_size, &ndim, shape);
+        add_tensor(tr, affect_mlm_param_name(i), ndim, shape, mptr[i], 0);
+        covered += tr->tensors[tr->ntensors - 1].n;
+    }
     if (covered != tr->n_total)
         return affect_fail(err, AFFECT_EUNSUPPORTED,
                            "trainer: named tensors cover %zu of %zu parameters", covered, tr->n_total);
     return AFFECT_OK;
 }
 
-int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int num_labels,
-                       affect_error *err) {
+/* The one constructor: the heads always, the masked-LM head when `mlm` is set. */
+static int trainer_create(affect_trainer **out, const affect_model_config *cfg, int num_labels, int mlm,
+                          affect_error *err) {
     *out = NULL;
     if (num_labels <= 0)
         return affect_fail(err, AFFECT_EARG, "trainer: %d emotion labels (need at least 1)", num_labels);
@@ -131,13 +147,15 @@ int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int
     if (!tr) return affect_fail(err, AFFECT_ENOMEM, "trainer: out of memory");
     tr->cfg = *cfg;
     tr->L = num_labels;
+    tr->has_mlm = mlm;
     tr->n_enc = affect_encoder_param_sizes(cfg, tr->enc_sizes);
     size_t nh = affect_heads_param_sizes(cfg->hidden, num_labels, tr->head_sizes);
-    if (!tr->n_enc || !nh || tr->n_enc > SIZE_MAX / sizeof(float) / 4 - nh) {
+    size_t nm = mlm ? affect_mlm_param_sizes(cfg->hidden, cfg->vocab_size, tr->mlm_sizes) : 0;
+    if (!tr->n_enc || !nh || (mlm && !nm) || tr->n_enc > SIZE_MAX / sizeof(float) / 4 - nh - nm) {
         free(tr);
         return affect_fail(err, AFFECT_ENOMEM, "trainer: the model's sizes overflow memory");
     }
-    tr->n_total = tr->n_enc + nh;
+    tr->n_total = tr->n_enc + nh + nm;
     float **arenas[4] = {&tr->params, &tr->grads, &tr->m, &tr->v};
     for (int i = 0; i < 4; i++) {
         *arenas[i] = calloc(tr->n_total, sizeof(float));
@@ -151,6 +169,10 @@ int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int
     affect_encoder_params_point(&tr->g, tr->grads, tr->enc_sizes);
     affect_heads_params_point(&tr->hp, tr->params + tr->n_enc, tr->head_sizes);
     affect_heads_params_point(&tr->hg, tr->grads + tr->n_enc, tr->head_sizes);
+    if (mlm) {
+        affect_mlm_params_point(&tr->mp, tr->params + tr->n_enc + nh, tr->mlm_sizes);
+        affect_mlm_params_point(&tr->mg, tr->grads + tr->n_enc + nh, tr->mlm_sizes);
+    }
     int rc = build_tensors(tr, err);
     if (rc) {
         affect_trainer_free(tr);
@@ -158,6 +180,15 @@ int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int
     }
     *out = tr;
     return AFFECT_OK;
+}
+
+int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int num_labels,
+                       affect_error *err) {
+    return trainer_create(out, cfg, num_labels, 0, err);
+}
+
+int affect_trainer_new_mlm(affect_trainer **out, const affect_model_config *cfg, affect_error *err) {
+    return trainer_create(out, cfg, 1, 1, err);
 }
 
 void affect_trainer_free(affect_trainer *tr) {
@@ -172,6 +203,8 @@ void affect_trainer_free(affect_trainer *tr) {
     affect_encoder_acts_free(&tr->acts);
     affect_encoder_grad_scratch_free(&tr->gs);
     affect_heads_acts_free(&tr->ha);
+    affect_mlm_acts_free(&tr->ma);
+    free(tr->mlm_ints);
     free(tr->buf);
     free(tr->bytes);
     free(tr);
@@ -213,6 +246,9 @@ affect_encoder_params *affect_trainer_encoder(affect_trainer *tr, int grads) {
 }
 affect_heads_params *affect_trainer_heads(affect_trainer *tr, int grads) {
     return grads ? &tr->hg : &tr->hp;
+}
+affect_mlm_params *affect_trainer_mlm(affect_trainer *tr, int grads) {
+    return tr->has_mlm ? (grads ? &tr->mg : &tr->mp) : NULL;
 }
 size_t affect_trainer_num_tensors(const affect_trainer *tr) { return tr->ntensors; }
 const affect_train_tensor *affect_trainer_tensor(const affect_trainer *tr, size_t i) {
@@ -368,6 +404,79 @@ int affect_train_micro_step(affect_trainer *tr, const affect_train_batch *bt,
     pool_backward(bf.dhidden, bf.dpooled, bt->mask, B, T, H, o->pool);
     return affect_encoder_backward(c, &tr->p, &tr->g, &tr->acts, bt->ids, bt->mask, bf.dhidden,
                                    &drop, &tr->gs, err);
+}
+
+/* ---- the masked-LM micro-step ------------------------------------------------------------ */
+
+/* Room for the corrupted ids, chosen positions and targets of a (B,T) batch. */
+static int mlm_ints(affect_trainer *tr, size_t bt, affect_error *err) {
+    if (3 * bt <= tr->mlm_ints_cap) return AFFECT_OK;
+    int32_t *nb = malloc(3 * bt * sizeof *nb);
+    if (!nb) return affect_fail(err, AFFECT_ENOMEM, "trainer: out of memory for masked-LM targets");
+    free(tr->mlm_ints);
+    tr->mlm_ints = nb;
+    tr->mlm_ints_cap = 3 * bt;
+    return AFFECT_OK;
+}
+
+int affect_train_mlm_micro_step(affect_trainer *tr, const int32_t *ids, const int32_t *mask, int B, int T,
+                                const affect_mlm_opts *mo, const affect_train_opts *o, double *loss,
+                                int *n_masked, affect_error *err) {
+    const affect_model_config *c = &tr->cfg;
+    int H = c->hidden, V = c->vocab_size;
+    *loss = 0.0;
+    if (n_masked) *n_masked = 0;
+    if (!tr->has_mlm) return affect_fail(err, AFFECT_EARG, "trainer: built without a masked-LM head");
+    if (o->accum_steps < 1)
+        return affect_fail(err, AFFECT_EARG, "train: gradient_accumulation_steps is %d (need >= 1)", o->accum_steps);
+    size_t bt = (size_t)B * (size_t)T;
+    int rc = mlm_ints(tr, bt, err);
+    if (rc) return rc;
+    int32_t *cids = tr->mlm_ints, *pos = cids + bt, *tgt = pos + bt;
+    int M = affect_mlm_mask(cids, pos, tgt, ids, mask, B, T, mo->special, mo->n_special, mo->mask_id, V,
+                            mo->probability, o->seed ^ 0x6d61736b6564ull, tr->micro);
+    if (n_masked) *n_masked = M;
+    affect_enc_dropout drop = {o->hidden_dropout, o->attn_dropout, o->seed,
+                               tr->micro * AFFECT_ENC_DROPOUT_SITES(c->layers)};
+    bufs bf;
+    rc = affect_encoder_acts_alloc(&tr->acts, c, B, T, 1, err);
+    if (!rc) rc = affect_mlm_acts_alloc(&tr->ma, M, H, V, err);
+    if (!rc) rc = batch_buffers(tr, B, T, &bf, err);
+    if (!rc) rc = affect_encoder_forward_train(c, &tr->p, &tr->acts, cids, mask, &drop, &tr->gs, err);
+    if (rc) return rc;
+    tr->micro++;
+    float scale = 1.0f / (float)o->accum_steps;
+    affect_mlm_step(&tr->mp, &tr->mg, tr->p.wte, tr->g.wte, &tr->ma, affect_encoder_output(&tr->acts, c), bt, pos,
+                    tgt, M, H, V, c->ln_eps, scale, loss, bf.dhidden);
+    if (!isfinite(*loss))
+        return affect_fail(err, AFFECT_EFORMAT, "train: step %lld: masked-LM loss is not finite (%g)",
+                           (long long)tr->opt_step + 1, *loss);
+    return affect_encoder_backward(c, &tr->p, &tr->g, &tr->acts, cids, mask, bf.dhidden, &drop, &tr->gs, err);
+}
+
+int affect_trainer_mlm_eval(affect_trainer *tr, const int32_t *ids, const int32_t *mask, int B, int T,
+                            const affect_mlm_opts *mo, uint64_t seed, uint64_t stream, double *loss_sum,
+                            int *n_masked, affect_error *err) {
+    const affect_model_config *c = &tr->cfg;
+    int H = c->hidden, V = c->vocab_size;
+    *loss_sum = 0.0;
+    *n_masked = 0;
+    if (!tr->has_mlm) return affect_fail(err, AFFECT_EARG, "trainer: built without a masked-LM head");
+    size_t bt = (size_t)B * (size_t)T;
+    int rc = mlm_ints(tr, bt, err);
+    if (rc) return rc;
+    int32_t *cids = tr->mlm_ints, *pos = cids + bt, *tgt = pos + bt;
+    int M = affect_mlm_mask(cids, pos, tgt, ids, mask, B, T, mo->special, mo->n_special, mo->mask_id, V,
+                            mo->probability, seed, stream);
+    rc = affect_encoder_acts_alloc(&tr->acts, c, B, T, 0, err);
+    if (!rc) rc = affect_mlm_acts_alloc(&tr->ma, M, H, V, err);
+    if (!rc) rc = affect_encoder_forward(c, &tr->p, &tr->acts, cids, mask, err);
+    if (rc) return rc;
+    *loss_sum = affect_mlm_loss(&tr->mp, tr->p.wte, &tr->ma, affect_encoder_output(&tr->acts, c), pos, tgt, M, H, V,
+                                c->ln_eps) *
+                M;
+    *n_masked = M;
+    return AFFECT_OK;
 }
 
 /* ---- the optimizer step ----------------------------------------------------------------- */

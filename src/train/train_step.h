@@ -54,6 +54,7 @@
 #include "train/encoder_backward.h"
 #include "train/heads.h"
 #include "train/loss.h"
+#include "train/mlm.h"
 #include "train/schedule.h"
 
 /* One micro-batch. Targets may be absent per row (masks) or entirely (NULL arrays). */
@@ -123,6 +124,10 @@ typedef struct affect_trainer affect_trainer;
  * starts at zero (load or initialise the parameters next). */
 int affect_trainer_new(affect_trainer **out, const affect_model_config *cfg, int num_labels,
                        affect_error *err);
+/* A trainer whose arenas also hold the masked-LM head (train/mlm.h) after the heads (with a
+ * 1-label emotion head that the masked-LM stage leaves untouched): the pretraining stage.
+ * Its encoder tensors have the same names and layout as any other trainer's. */
+int affect_trainer_new_mlm(affect_trainer **out, const affect_model_config *cfg, affect_error *err);
 void affect_trainer_free(affect_trainer *tr);
 
 /* Fills the encoder from a weights file's tensors (model/arch.h naming and checks). */
@@ -137,6 +142,8 @@ const affect_model_config *affect_trainer_config(const affect_trainer *tr);
 int affect_trainer_num_labels(const affect_trainer *tr);
 affect_encoder_params *affect_trainer_encoder(affect_trainer *tr, int grads);
 affect_heads_params *affect_trainer_heads(affect_trainer *tr, int grads);
+/* The masked-LM head's parameters or gradients; NULL for a trainer without one. */
+affect_mlm_params *affect_trainer_mlm(affect_trainer *tr, int grads);
 size_t affect_trainer_num_tensors(const affect_trainer *tr);
 const affect_train_tensor *affect_trainer_tensor(const affect_trainer *tr, size_t i);
 /* Optimizer steps taken so far (the schedule's counter). */
@@ -168,6 +175,31 @@ int affect_train_optimizer_step(affect_trainer *tr, const affect_train_opts *o,
 int affect_train_step(affect_trainer *tr, const affect_train_batch *batches, int n,
                       const affect_train_opts *o, affect_loss_parts *parts,
                       affect_step_info *info, affect_error *err);
+
+/* What the masking needs to know about the vocabulary. */
+typedef struct affect_mlm_opts {
+    const int32_t *special; /* ids never masked ([CLS], [SEP], [PAD], ...) */
+    int n_special;
+    int32_t mask_id;        /* [MASK] */
+    double probability;     /* 0.15 */
+} affect_mlm_opts;
+
+/* The masked-LM twin of affect_train_micro_step on a trainer from affect_trainer_new_mlm:
+ * masks ids (B,T) (train/mlm.h; the counter RNG under o->seed and the micro-batch number,
+ * so a resumed run masks identically), runs the encoder in training mode, the head on the
+ * chosen positions, and adds (1/accum_steps)·gradient of the mean cross-entropy into the
+ * gradient arena (tied decoder into the word embeddings). o's loss weights and pos_weight
+ * are not used. *loss is the micro-batch's loss, *n_masked (may be NULL) how many
+ * positions it predicted. Follow with affect_train_optimizer_step. */
+int affect_train_mlm_micro_step(affect_trainer *tr, const int32_t *ids, const int32_t *mask, int B, int T,
+                                const affect_mlm_opts *mo, const affect_train_opts *o, double *loss,
+                                int *n_masked, affect_error *err);
+/* Eval-mode masked-LM loss of a batch masked under (seed, stream): the summed cross-entropy
+ * into *loss_sum and the number of predicted positions into *n_masked (no dropout, no
+ * gradients), for a held-out loss that is the same at every evaluation. */
+int affect_trainer_mlm_eval(affect_trainer *tr, const int32_t *ids, const int32_t *mask, int B, int T,
+                            const affect_mlm_opts *mo, uint64_t seed, uint64_t stream, double *loss_sum,
+                            int *n_masked, affect_error *err);
 
 /* Eval-mode forward of a batch (no dropout, nothing kept for backward): logits (B,L) and
  * intensity (B) (either may be NULL), for validation and tests. */
