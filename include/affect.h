@@ -112,6 +112,10 @@ int affect_model_predict(affect_model *m, const affect_batch *batch, float *prob
                          float *intensity, affect_error *err);
 /* 1 when the model's intensity head was trained (affect_heads.json intensity.enabled). */
 int affect_model_has_intensity(const affect_model *m);
+/* 1 when the intensity head was trained on "<emotion>: <text>" inputs (affect_heads.json
+ * intensity.emotion_prefix): to rate how strongly a text expresses emotion E, predict on
+ * "E: text"; a text without the prefix gets the head's unconditioned guess. */
+int affect_model_intensity_prefix(const affect_model *m);
 
 /* Runs the encoder on a batch. `hidden` (B,T,H) receives the last layer's hidden states
  * (may be NULL); `pooled` (B,H) the pooled vector (may be NULL). */

@@ -207,6 +207,10 @@ def main():
         check([x["label"] for x in r["best_labels"]] == best, f"{r['name']} best labels {r['best_labels']} != {best}")
         check([x["label"] for x in r["worst_labels"]] == worst, f"{r['name']} worst labels {r['worst_labels']} != {worst}")
         check("grief" not in best + worst, "undefined label 'grief' listed among best/worst")
+        # each listed label carries its test positives (the support the metrics file records)
+        sup = dict(zip(e["labels"], m["support"]))
+        pos = [(x["label"], x["positives"]) for x in r["best_labels"] + r["worst_labels"]]
+        check(all(n == sup[l] for l, n in pos), f"{r['name']} positives {pos} != support {sup}")
     check(out["per_label_auc"][0][LABELS.index("grief")] is None, "grief must be null in the AUC matrix")
 
     A, Bb = exp_rank[0], exp_rank[1]

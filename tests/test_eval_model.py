@@ -113,6 +113,36 @@ def main():
             f = json.loads(p.stdout)
             check(abs(f["mean"] - got["mean"]) < 1e-6, f"file mean {f['mean']} vs model mean {got['mean']}")
 
+    # 5. data.emoint_prefix: the intensity head rates "<emotion>: <tweet>"; the flag travels in
+    # affect_heads.json and every evaluation path applies it, so re-scoring EmoInt dev through
+    # the exported model reproduces the run's own figure, and `--emoint` equals numpy on
+    # `affect predict` of the prefixed texts (not of the bare ones)
+    rp = os.path.join(TMP, "run_prefix")
+    cfgp = os.path.join(TMP, "tiny_prefix.yaml")
+    open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_prefix: true\n", 1))
+    p = run(["train", cfgp], timeout=300)
+    if check(p.returncode == 0, f"affect train with data.emoint_prefix: {p.stderr[-2000:]}"):
+        heads = json.load(open(os.path.join(rp, "final_model", "affect_heads.json")))
+        check(heads["intensity"].get("emotion_prefix") is True, f"affect_heads.json intensity: {heads['intensity']}")
+        refp = json.load(open(os.path.join(rp, "analysis_metrics.json")))["intensity"]
+        p = run(["eval", rp, "--data", "emoint:dev", "--json"])
+        if check(p.returncode == 0, f"eval --data emoint:dev: {p.stderr}"):
+            got = json.loads(p.stdout)["intensity"]
+            check(abs(got["mean"] - refp["mean"]) < 1e-5,
+                  f"prefixed model: eval emoint:dev r {got['mean']} vs the run's {refp['mean']}")
+        g = golds[0]
+        rows = [l.rstrip("\n").split("\t") for l in open(g, encoding="utf-8") if l.strip()]
+        p = run(["eval", os.path.join(rp, "final_model"), "--emoint", g, "--json"])
+        q1 = run(["predict", os.path.join(rp, "final_model")], stdin="".join(f"{r[2]}: {r[1]}\n" for r in rows))
+        q0 = run(["predict", os.path.join(rp, "final_model")], stdin="".join(r[1] + "\n" for r in rows))
+        if check(p.returncode == 0 and q1.returncode == 0 and q0.returncode == 0, f"prefixed eval/predict: {p.stderr}"):
+            gold = np.array([float(r[3]) for r in rows])
+            pr = [np.clip([json.loads(l)["intensity"] for l in q.stdout.splitlines()], 0, 1) for q in (q0, q1)]
+            r1 = float(np.corrcoef(pr[1], gold)[0, 1])
+            got = json.loads(p.stdout)["pearson"][rows[0][2]]
+            check(abs(got - r1) < 1e-5, f"prefixed --emoint r {got} vs numpy on prefixed texts {r1}")
+            check(not np.allclose(pr[0], pr[1]), "the prefix does not change the predictions")
+
     # 4. errors
     p = run(["eval", rd, "--data", "lemotif:bogus"])
     check(p.returncode == 2 and "lemotif:test" in p.stderr and "emoint:dev" in p.stderr,

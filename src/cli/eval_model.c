@@ -539,6 +539,8 @@ static int eval_data(const em_opts *o, em_ctx *c, affect_model *m, affect_error 
     int *col = NULL, has_val = 0, Lm = affect_model_num_labels(m);
     json_buf b = {0}, extra = {0};
     int rc = load_spec(o->data, c, m, &d, &val, &has_val, usage, err);
+    /* intensity-only rows rated per emotion (EmoInt) read as the model was trained on them */
+    if (!rc && affect_model_intensity_prefix(m) && d.num_labels == 0) rc = affect_dataset_prefix_groups(&d, err);
     if (!rc && d.n == 0) rc = affect_fail(err, AFFECT_EFORMAT, "data spec '%s' has no rows", o->data);
     size_t n = d.n, nint = rc ? 0 : affect_dataset_with_intensity(&d), nlab = rc ? 0 : affect_dataset_labelled(&d);
     if (!rc && d.num_labels > 0 && nlab > 0) {
@@ -741,6 +743,7 @@ static int eval_emoint_model(const em_opts *o, affect_model *m, affect_error *er
     memset(&r, 0, sizeof r);
     int rc = 0;
     for (int g = 0; g < o->n_gold && !rc; g++) rc = affect_emoint_load_file(o->gold[g], &d, err);
+    if (!rc && affect_model_intensity_prefix(m)) rc = affect_dataset_prefix_groups(&d, err);
     if (!rc) rc = read_golds(o, &gold, err);
     if (!rc) {
         I = malloc((d.n ? d.n : 1) * sizeof *I);

@@ -66,6 +66,7 @@ const cfg_key cfg_keys[] = {
     K("data", "goemotions", CFG_STR, data.goemotions, 0, 0, NULL),
     K("data", "lemotif", CFG_STR, data.lemotif, 0, 0, NULL),
     K("data", "emoint", CFG_STR, data.emoint, 0, 0, NULL),
+    K("data", "emoint_prefix", CFG_BOOL, data.emoint_prefix, 0, 1, NULL),
     K("data", "folds", CFG_INT, data.folds, 0, 1000, NULL),
     K("data", "max_rows", CFG_INT, data.max_rows, 0, 2147483647.0, NULL),
     K("data.lemotif_split", "train", CFG_FLOAT, data.lemotif_split.train, 0, 1, NULL),

@@ -1,6 +1,7 @@
 /* The in-memory dataset: growing it row by row, copying parts of it, and freeing it. */
 #include "data/dataset.h"
 #include "util/error.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,6 +249,27 @@ int affect_dataset_concat(const affect_dataset *a, const affect_dataset *b, affe
     free(gb);
     if (rc) affect_dataset_free(out);
     return rc;
+}
+
+int affect_dataset_prefix_groups(affect_dataset *ds, affect_error *err) {
+    for (size_t i = 0; i < ds->n; i++) {
+        if (!ds->group || ds->group[i] < 0 || ds->group[i] >= ds->num_groups) continue;
+        const char *g = ds->group_names[ds->group[i]];
+        size_t gl = strlen(g), tl = ds->text_len[i];
+        if (tl > SIZE_MAX - gl - 3)
+            return affect_fail(err, AFFECT_ENOMEM, "row '%s': text too long to prefix", ds->id[i]);
+        char *t = malloc(gl + 2 + tl + 1);
+        if (!t) return affect_fail(err, AFFECT_ENOMEM, "out of memory prefixing row '%s'", ds->id[i]);
+        memcpy(t, g, gl);
+        t[gl] = ':';
+        t[gl + 1] = ' ';
+        memcpy(t + gl + 2, ds->text[i], tl);
+        t[gl + 2 + tl] = 0;
+        free(ds->text[i]);
+        ds->text[i] = t;
+        ds->text_len[i] = gl + 2 + tl;
+    }
+    return 0;
 }
 
 int affect_parse_bool_cell(const char *s, size_t n) {

@@ -95,6 +95,10 @@ int affect_emoint_load(const char *dir, const char *split, const char *const *em
 /* One EmoInt-format file (e.g. the withheld test gold), rows appended to *out (zeroed or
  * from a previous call). */
 int affect_emoint_load_file(const char *path, affect_dataset *out, affect_error *err);
+/* Prefixes the text of every row that has a group with "<group name>: " ("anger: <tweet>"),
+ * the input form of an intensity model conditioned on the emotion it rates. Rows without a
+ * group are left alone. On failure (out of memory) some rows may already be prefixed. */
+int affect_dataset_prefix_groups(affect_dataset *ds, affect_error *err);
 
 /* The user's own data, as declared in the config's data.custom section. */
 typedef struct affect_generic_spec {

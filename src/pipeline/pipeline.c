@@ -130,6 +130,9 @@ static int load_data(const affect_run_config *c, int need_go, pl_data *d, affect
     if ((rc = affect_emoint_load(path, "dev.gold", NULL, 0, &d->emo_dev.ds, err))) return rc;
     if ((rc = pl_set_limit(&d->emo_train, maxr, seed + 3, err)) || (rc = pl_set_limit(&d->emo_dev, maxr, seed + 4, err)))
         return rc;
+    if (c->data.emoint_prefix && ((rc = affect_dataset_prefix_groups(&d->emo_train.ds, err)) ||
+                                  (rc = affect_dataset_prefix_groups(&d->emo_dev.ds, err))))
+        return rc;
     return 0;
 }
 
@@ -818,6 +821,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.max_length = maxlen;
         info.has_intensity = d.emo_train.ds.n > 0;
         info.intensity_median = intensity_median(&d.s2_train.ds);
+        info.intensity_prefix = c->data.emoint_prefix;
         info.pool = AFFECT_POOL_MEAN;
         char fm[PL_PATH];
         if ((rc = pl_path(fm, sizeof fm, err, "%s/final_model", run.dir))) goto out;

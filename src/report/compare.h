@@ -40,6 +40,7 @@ typedef struct report_run {
     size_t n_labels;
     char **label_names;    /* (n_labels) */
     double *per_label_auc; /* (n_labels) NaN = null (undefined) */
+    double *support;       /* (n_labels) test positives per label ("support"); NaN when absent */
     size_t n_best, n_worst;
     size_t best[REPORT_TOP_K];   /* label indices, highest AUC first */
     size_t worst[REPORT_TOP_K];  /* label indices, lowest AUC first */

@@ -223,16 +223,25 @@ static void best_worst(rbuf *b, const report_comparison *c) {
         rb_html(b, title);
         rb_put(b, "</h3>");
         if (r->n_best == 0) { rb_put(b, "<p class=\"note\">No label has a defined AUC.</p></div>\n"); continue; }
-        rb_put(b, "<table><thead><tr><th>best</th><th class=\"num\">AUC</th><th>worst</th><th class=\"num\">AUC</th></tr></thead><tbody>");
+        rb_put(b, "<table><thead><tr><th>best</th><th class=\"num\">AUC</th><th class=\"num\">pos</th><th>worst</th>"
+                  "<th class=\"num\">AUC</th><th class=\"num\">pos</th></tr></thead><tbody>");
         size_t rows = r->n_best > r->n_worst ? r->n_best : r->n_worst;
         for (size_t k = 0; k < rows; k++) {
-            rb_put(b, "<tr><td>");
-            if (k < r->n_best) { rb_html(b, r->label_names[r->best[k]]); rb_put(b, "</td><td class=\"num\">"); fixed(b, r->per_label_auc[r->best[k]], 4); }
-            else rb_put(b, "</td><td>");
-            rb_put(b, "</td><td>");
-            if (k < r->n_worst) { rb_html(b, r->label_names[r->worst[k]]); rb_put(b, "</td><td class=\"num\">"); fixed(b, r->per_label_auc[r->worst[k]], 4); }
-            else rb_put(b, "</td><td>");
-            rb_put(b, "</td></tr>");
+            rb_put(b, "<tr>");
+            for (int side = 0; side < 2; side++) {
+                size_t n = side ? r->n_worst : r->n_best;
+                if (k >= n) { rb_put(b, "<td></td><td></td><td></td>"); continue; }
+                size_t j = side ? r->worst[k] : r->best[k];
+                rb_put(b, "<td>");
+                rb_html(b, r->label_names[j]);
+                rb_put(b, "</td><td class=\"num\">");
+                fixed(b, r->per_label_auc[j], 4);
+                rb_put(b, "</td><td class=\"num\">");
+                if (isnan(r->support[j])) rb_put(b, "n/a");
+                else rb_printf(b, "%.0f", r->support[j]);
+                rb_put(b, "</td>");
+            }
+            rb_put(b, "</tr>");
         }
         rb_put(b, "</tbody></table></div>\n");
     }

@@ -21,6 +21,8 @@ static void label_list(rbuf *b, const report_run *r, const size_t *idx, size_t n
         rb_json_str(b, r->label_names[idx[i]]);
         rb_put(b, ",\"auc\":");
         rb_json_num(b, r->per_label_auc[idx[i]]);
+        rb_put(b, ",\"positives\":");
+        rb_json_num(b, r->support[idx[i]]);
         rb_put(b, "}");
     }
     rb_put(b, "]");

@@ -137,17 +137,21 @@ static void runs_table(tbl *t, const report_comparison *c) {
 
 /* Five best next to five worst labels of one run. */
 static void labels_table(tbl *t, const report_run *r) {
-    static const char *head[] = {"best label", "AUC", "worst label", "AUC"};
-    static const int right[] = {0, 1, 0, 1};
-    t->ncols = 4;
+    static const char *head[] = {"best label", "AUC", "pos", "worst label", "AUC", "pos"};
+    static const int right[] = {0, 1, 1, 0, 1, 1};
+    t->ncols = 6;
     memcpy(t->head, head, sizeof head);
     memcpy(t->right, right, sizeof right);
     size_t rows = r->n_best > r->n_worst ? r->n_best : r->n_worst;
     for (size_t i = 0; i < rows; i++) {
-        if (i < r->n_best) { tbl_cell(t, "%s", r->label_names[r->best[i]]); tbl_cell(t, "%.4f", r->per_label_auc[r->best[i]]); }
-        else { tbl_cell(t, "%s", ""); tbl_cell(t, "%s", ""); }
-        if (i < r->n_worst) { tbl_cell(t, "%s", r->label_names[r->worst[i]]); tbl_cell(t, "%.4f", r->per_label_auc[r->worst[i]]); }
-        else { tbl_cell(t, "%s", ""); tbl_cell(t, "%s", ""); }
+        for (int side = 0; side < 2; side++) {
+            size_t n = side ? r->n_worst : r->n_best, j = i < n ? (side ? r->worst[i] : r->best[i]) : 0;
+            if (i >= n) { tbl_cell(t, "%s", ""); tbl_cell(t, "%s", ""); tbl_cell(t, "%s", ""); continue; }
+            tbl_cell(t, "%s", r->label_names[j]);
+            tbl_cell(t, "%.4f", r->per_label_auc[j]);
+            if (isnan(r->support[j])) tbl_cell(t, "%s", "n/a");
+            else tbl_cell(t, "%.0f", r->support[j]);
+        }
     }
 }
 

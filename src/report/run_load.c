@@ -15,6 +15,7 @@ void report_run_free(report_run *r) {
         for (size_t j = 0; j < r->n_labels; j++) free(r->label_names[j]);
     free(r->label_names);
     free(r->per_label_auc);
+    free(r->support);
     free(r->dir);
     free(r->name);
     free(r->model);
@@ -130,6 +131,22 @@ static int parse_metrics(report_run *r, const json_value *root, const char *path
         char what[64];
         snprintf(what, sizeof what, "per_label_auc[%zu]", j);
         if ((rc = check_auc(r->per_label_auc[j], what, path, err))) return rc;
+    }
+    /* optional: positives per label, so a reader can tell a 0.95 from 2 positives from one
+     * from 90 */
+    r->support = malloc(L * sizeof *r->support);
+    if (!r->support) return affect_fail(err, AFFECT_ENOMEM, "%s: out of memory for %zu labels", path, L);
+    const json_value *sup = json_get(root, "support");
+    for (size_t j = 0; j < L; j++) r->support[j] = NAN;
+    if (sup && sup->type != JSON_NULL) {
+        if (sup->type != JSON_ARRAY || sup->len != L)
+            return affect_fail(err, AFFECT_EFORMAT, "%s: \"support\" must be a list of %zu counts", path, L);
+        for (size_t j = 0; j < L; j++) {
+            const json_value *v = &sup->items[j];
+            if (v->type != JSON_NUMBER || !(v->number >= 0) || v->number != floor(v->number))
+                return affect_fail(err, AFFECT_EFORMAT, "%s: support[%zu] must be a count", path, j);
+            r->support[j] = v->number;
+        }
     }
     return 0;
 }

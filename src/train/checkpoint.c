@@ -501,7 +501,8 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
     bad |= json_buf_printf(&b, "],\"pool\":\"%s\",", info->pool == AFFECT_POOL_CLS ? "cls" : "mean");
     if (info->has_intensity)
         bad |= json_buf_printf(&b, "\"intensity\":{\"enabled\":true,\"target_min\":0,\"target_max\":1,"
-                               "\"median\":%.9g},", (double)info->intensity_median);
+                               "\"median\":%.9g%s},", (double)info->intensity_median,
+                               info->intensity_prefix ? ",\"emotion_prefix\":true" : "");
     else
         bad |= json_buf_printf(&b, "\"intensity\":{\"enabled\":false},");
     bad |= json_buf_printf(&b, "\"max_length\":%d}\n", info->max_length);

@@ -51,6 +51,7 @@ typedef struct affect_export_info {
     int max_length;                 /* the tokenizer truncation length used in training */
     int has_intensity;              /* 1: the intensity head is trained and meaningful */
     float intensity_median;         /* the training median (the intensity bias init) */
+    int intensity_prefix;           /* 1: intensity rows were read as "<emotion>: <text>" */
     int pool;                       /* AFFECT_POOL_MEAN (0, the default) or AFFECT_POOL_CLS */
 } affect_export_info;
 
@@ -59,7 +60,8 @@ typedef struct affect_export_info {
  * when that folder has only legacy files such as vocab.txt / vocab.json + merges.txt, those
  * files with tokenizer_config.json / special_tokens_map.json when present), and
  * affect_heads.json ({"format":"affect-heads-1","label_names":[...],"pool":"mean"|"cls",
- * "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m},"max_length":N}).
+ * "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m[,"emotion_prefix":true]},
+ * "max_length":N}).
  * `tokenizer_dir` may also be a path to a tokenizer.json file. */
 int affect_model_export(const char *dir, const affect_trainer *tr, const char *tokenizer_dir,
                         const affect_export_info *info, affect_error *err);

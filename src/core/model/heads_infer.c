@@ -83,6 +83,10 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
         if (!rc) rc = get_num(inten, "median", 0, &median, source, err);
         if (!rc) rc = get_num(inten, "target_min", 0, &tmin, source, err);
         if (!rc) rc = get_num(inten, "target_max", 1, &tmax, source, err);
+        const json_value *pre = json_get(inten, "emotion_prefix");
+        if (!rc && pre && pre->type != JSON_BOOL)
+            rc = affect_fail(err, AFFECT_EFORMAT, "%s: \"intensity.emotion_prefix\" must be true or false", source);
+        else if (!rc) h->intensity_prefix = pre ? pre->boolean : 0;
     }
     if (!rc) {
         h->L = (int)labels->len;

@@ -12,7 +12,9 @@
  * (the nn.Sequential indices); the metadata is affect_heads.json:
  *
  *   {"format":"affect-heads-1","label_names":[...],"pool":"mean"|"cls",
- *    "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m},"max_length":N}
+ *    "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m,
+ *                 "emotion_prefix":true (optional: trained on "<emotion>: <text>" inputs)},
+ *    "max_length":N}
  */
 #ifndef AFFECT_CORE_HEADS_INFER_H
 #define AFFECT_CORE_HEADS_INFER_H
@@ -26,6 +28,7 @@ typedef struct affect_heads_model {
     int max_length;        /* training's truncation length; 0 = unknown */
     int has_intensity;     /* 1: intensity.enabled */
     float intensity_median, target_min, target_max;
+    int intensity_prefix;  /* 1: intensity.emotion_prefix (rate emotion E of text T as "E: T") */
     char **label_names;    /* (L) owned */
     float *arena;          /* every head weight, owned */
     const float *emo1w, *emo1b, *emo2w, *emo2b; /* (H,H) (H) (L,H) (L) */

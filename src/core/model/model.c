@@ -138,6 +138,9 @@ const char *affect_model_label_name(const affect_model *m, int i) {
 int affect_model_has_intensity(const affect_model *m) {
     return m && m->heads ? m->heads->has_intensity : 0;
 }
+int affect_model_intensity_prefix(const affect_model *m) {
+    return m && m->heads ? m->heads->intensity_prefix : 0;
+}
 const affect_heads_model *affect_model_heads(const affect_model *m) { return m ? m->heads : NULL; }
 int affect_model_max_length(const affect_model *m) { return affect_encoder_max_length(&m->cfg); }
 const affect_model_config *affect_model_config_of(const affect_model *m) { return &m->cfg; }
