@@ -113,15 +113,15 @@ def main():
             f = json.loads(p.stdout)
             check(abs(f["mean"] - got["mean"]) < 1e-6, f"file mean {f['mean']} vs model mean {got['mean']}")
 
-    # 5. data.emoint_prefix: the intensity head rates "<emotion>: <tweet>"; the flag travels in
+    # 5. data.emoint_input: prefixed: the intensity head rates "<emotion>: <tweet>"; the flag travels in
     # affect_heads.json and every evaluation path applies it, so re-scoring EmoInt dev through
     # the exported model reproduces the run's own figure, and `--emoint` equals numpy on
     # `affect predict` of the prefixed texts (not of the bare ones)
     rp = os.path.join(TMP, "run_prefix")
     cfgp = os.path.join(TMP, "tiny_prefix.yaml")
-    open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_prefix: true\n", 1))
+    open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_input: prefixed\n", 1))
     p = run(["train", cfgp], timeout=300)
-    if check(p.returncode == 0, f"affect train with data.emoint_prefix: {p.stderr[-2000:]}"):
+    if check(p.returncode == 0, f"affect train with data.emoint_input: prefixed: {p.stderr[-2000:]}"):
         heads = json.load(open(os.path.join(rp, "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"affect_heads.json intensity: {heads['intensity']}")
         refp = json.load(open(os.path.join(rp, "analysis_metrics.json")))["intensity"]

@@ -297,6 +297,16 @@ def main():
         _, fh = safetensors_numel(os.path.join(md, "final_model", "model.safetensors"))
         check(not any(k.startswith("cls.") for k in fh), "the exported model carries the masked-LM head")
 
+    # data.emoint_input: both: each EmoInt train tweet twice (prefixed and plain), dev prefixed
+    both = tiny_config("both", **{"data:\n": "data:\n  emoint_input: both\n"})
+    p, _ = run(["train", both])
+    if check(p.returncode == 0, f"affect train with emoint_input both: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        m = re.search(r"EmoInt (\d+) train / (\d+) dev", p.stderr)
+        check(m is not None and int(m.group(1)) == 2 * 240 and int(m.group(2)) == 240,
+              f"emoint_input both: data line {m.group(0) if m else p.stderr[:300]!r} (want 480 train / 240 dev)")
+        heads = json.load(open(os.path.join(TMP, "both", "final_model", "affect_heads.json")))
+        check(heads["intensity"].get("emotion_prefix") is True, f"emoint_input both: heads {heads['intensity']}")
+
     # ---- bad rows: file:line -----------------------------------------------------------------
     dd = os.path.join(TMP, "baddata")
     os.makedirs(os.path.join(dd, "goemotions"))

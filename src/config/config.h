@@ -84,7 +84,7 @@ typedef struct affect_run_config {
         char goemotions[AFFECT_CFG_PATH]; /* folder, relative to the data dir unless absolute */
         char lemotif[AFFECT_CFG_PATH];    /* file, relative to the data dir unless absolute */
         char emoint[AFFECT_CFG_PATH];     /* folder, relative to the data dir unless absolute */
-        int emoint_prefix;                /* 1: EmoInt texts read "<emotion>: <tweet>" (conditioned intensity) */
+        char emoint_input[16];            /* "plain", "prefixed" ("<emotion>: <tweet>") or "both" */
         struct {
             double train, val, test;      /* fractions, summing to 1 */
             int seed;

@@ -66,7 +66,7 @@ const cfg_key cfg_keys[] = {
     K("data", "goemotions", CFG_STR, data.goemotions, 0, 0, NULL),
     K("data", "lemotif", CFG_STR, data.lemotif, 0, 0, NULL),
     K("data", "emoint", CFG_STR, data.emoint, 0, 0, NULL),
-    K("data", "emoint_prefix", CFG_BOOL, data.emoint_prefix, 0, 1, NULL),
+    K("data", "emoint_input", CFG_ENUM, data.emoint_input, 0, 0, "plain|prefixed|both"),
     K("data", "folds", CFG_INT, data.folds, 0, 1000, NULL),
     K("data", "max_rows", CFG_INT, data.max_rows, 0, 2147483647.0, NULL),
     K("data.lemotif_split", "train", CFG_FLOAT, data.lemotif_split.train, 0, 1, NULL),
@@ -201,6 +201,7 @@ void affect_run_config_defaults(affect_run_config *c) {
     snprintf(c->data.goemotions, sizeof c->data.goemotions, "goemotions");
     snprintf(c->data.lemotif, sizeof c->data.lemotif, "lemotif/lemotif.csv");
     snprintf(c->data.emoint, sizeof c->data.emoint, "emoint");
+    snprintf(c->data.emoint_input, sizeof c->data.emoint_input, "plain");
     c->data.lemotif_split.train = 0.70;
     c->data.lemotif_split.val = 0.15;
     c->data.lemotif_split.test = 0.15;

@@ -109,6 +109,34 @@ static int split_sets(const pl_set *all, const int32_t *part, int p, pl_set *out
     return rc;
 }
 
+/* data.emoint_input: "prefixed" makes every EmoInt text "<emotion>: <tweet>", so the intensity
+ * head knows which emotion it rates (the shared task scores each emotion on its own);
+ * "both" trains on each tweet twice, prefixed and plain, so the head also learns an
+ * unconditioned intensity for text that names no emotion (a journal entry). Dev is prefixed
+ * in both cases: the reported Pearson is the conditioned one, as the task defines it. */
+static int emoint_input(const affect_run_config *c, pl_data *d, affect_error *err) {
+    if (!strcmp(c->data.emoint_input, "plain")) return 0;
+    int rc = affect_dataset_prefix_groups(&d->emo_dev.ds, err);
+    if (rc || !strcmp(c->data.emoint_input, "prefixed")) return rc ? rc : affect_dataset_prefix_groups(&d->emo_train.ds, err);
+    /* both: the prefixed rows, then a plain copy of each */
+    size_t n = d->emo_train.ds.n;
+    size_t *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) rows[i] = i;
+    affect_dataset plain, both;
+    memset(&plain, 0, sizeof plain);
+    memset(&both, 0, sizeof both);
+    rc = affect_dataset_subset(&d->emo_train.ds, rows, n, &plain, err);
+    free(rows);
+    if (!rc) rc = affect_dataset_prefix_groups(&d->emo_train.ds, err);
+    if (!rc) rc = affect_dataset_concat(&d->emo_train.ds, &plain, &both, err);
+    affect_dataset_free(&plain);
+    if (rc) return rc;
+    affect_dataset_free(&d->emo_train.ds);
+    d->emo_train.ds = both;
+    return 0;
+}
+
 static int load_data(const affect_run_config *c, int need_go, pl_data *d, affect_error *err) {
     char path[PL_PATH];
     int rc;
@@ -130,10 +158,7 @@ static int load_data(const affect_run_config *c, int need_go, pl_data *d, affect
     if ((rc = affect_emoint_load(path, "dev.gold", NULL, 0, &d->emo_dev.ds, err))) return rc;
     if ((rc = pl_set_limit(&d->emo_train, maxr, seed + 3, err)) || (rc = pl_set_limit(&d->emo_dev, maxr, seed + 4, err)))
         return rc;
-    if (c->data.emoint_prefix && ((rc = affect_dataset_prefix_groups(&d->emo_train.ds, err)) ||
-                                  (rc = affect_dataset_prefix_groups(&d->emo_dev.ds, err))))
-        return rc;
-    return 0;
+    return emoint_input(c, d, err);
 }
 
 /* The 70/15/15 iterative stratification of the stage-2 rows. */
@@ -821,7 +846,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.max_length = maxlen;
         info.has_intensity = d.emo_train.ds.n > 0;
         info.intensity_median = intensity_median(&d.s2_train.ds);
-        info.intensity_prefix = c->data.emoint_prefix;
+        info.intensity_prefix = strcmp(c->data.emoint_input, "plain") != 0;
         info.pool = AFFECT_POOL_MEAN;
         char fm[PL_PATH];
         if ((rc = pl_path(fm, sizeof fm, err, "%s/final_model", run.dir))) goto out;
