@@ -307,6 +307,29 @@ def main():
         heads = json.load(open(os.path.join(TMP, "both", "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"emoint_input both: heads {heads['intensity']}")
 
+    # data.custom: the user's own stage-2 file (here 300 Lemotif entries rewritten as a CSV with
+    # an id column and a ';'-separated label-list column) replaces Lemotif end to end
+    lem = list(csv.DictReader(open(os.path.join(SHARED, "data", "lemotif", "lemotif.csv"), encoding="utf-8")))[:300]
+    emos = [k[len("Answer.f1."):-len(".raw")] for k in lem[0] if k.startswith("Answer.f1.")]
+    cp = os.path.join(TMP, "custom.csv")
+    with open(cp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["entry_id", "entry", "feelings"])
+        for i, r in enumerate(lem):
+            w.writerow([f"j{i:04d}", r["Answer"], ";".join(e for e in emos if r[f"Answer.f1.{e}.raw"].upper() == "TRUE")])
+    cust = tiny_config("custom", **{"data:\n": "data:\n  custom:\n    path: " + cp + "\n    text_column: entry\n"
+                                              "    id_column: entry_id\n    labels_column: feelings\n"
+                                              "    label_separator: \";\"\n    label_names: [" + ", ".join(emos) + "]\n"})
+    p, _ = run(["train", cust])
+    if check(p.returncode == 0, f"affect train with data.custom: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        cd = os.path.join(TMP, "custom")
+        am = json.load(open(os.path.join(cd, "analysis_metrics.json")))
+        check(am["label_names"] == emos, f"data.custom label names {am['label_names']}")
+        ids = [r["id"] for r in csv.DictReader(open(os.path.join(cd, "predictions.csv")))]
+        check(ids and all(re.fullmatch(r"j\d{4}", i) for i in ids) and len(set(ids)) == len(ids),
+              f"data.custom predictions ids {ids[:5]}")
+        check(re.search(r"stage 2 240 rows", p.stderr) is not None, f"data.custom rows (300, max_rows 240): {p.stderr[:400]!r}")
+
     # ---- bad rows: file:line -----------------------------------------------------------------
     dd = os.path.join(TMP, "baddata")
     os.makedirs(os.path.join(dd, "goemotions"))
