@@ -349,6 +349,13 @@ def main():
     check([x["label"] for x in r0["worst_labels"]] == ["l4", "l8", "l10", "l1", "l5"], f"tie order worst {r0['worst_labels']}")
     check(o["paired"] is None and "predictions.csv" in o["paired_note"], f"note for a run without CSVs: {o['paired_note']}")
     check(o["pareto"] == [] and "Pareto" not in o["summary"], "no sizes: no Pareto front")
+    # equal sizes: the best run is not called "the smallest"
+    for name, macro in (("t1", 0.8), ("t2", 0.7)):
+        make_run(hdir, name, "same-size", "t.yaml", hl, ["x0", "x1"], np.array([[0] * 12, [1] * 12], float),
+                 np.zeros((2, 12)), 4e6, 1.0, {"per_label_auc": [macro] * 12, "macro_auc": macro, "micro_auc": macro},
+                 write_csvs=False)
+    o = json.loads(run([os.path.join(hdir, "t1"), os.path.join(hdir, "t2"), "--json"]).stdout)
+    check("smallest" not in o["summary"] and "no larger than any other" in o["summary"], f"size tie summary: {o['summary']}")
 
     # ---- bad inputs -------------------------------------------------------------------
     p = subprocess.run([BIN, "compare", work], capture_output=True, text=True)

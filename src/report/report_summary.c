@@ -77,7 +77,13 @@ int report_summary_build(report_comparison *c, affect_error *err) {
     }
     if (sized >= 2 && small && best->pareto && isfinite(best->model_bytes)) {
         char sz[32];
-        if (small == best) {
+        int ties = 0;
+        for (size_t i = 0; i < c->n_runs; i++)
+            ties += &c->runs[i] != best && c->runs[i].model_bytes == best->model_bytes;
+        if (small == best && ties) {
+            rb_printf(&b, " Its model is no larger than any other compared (%zu %s the same size), so nothing is traded "
+                          "for its accuracy.", (size_t)ties, ties == 1 ? "other is" : "others are");
+        } else if (small == best) {
             rb_printf(&b, " It is also the smallest model compared, so nothing is traded for its accuracy.");
         } else {
             report_run_title(small, t1, sizeof t1);
