@@ -142,6 +142,13 @@ def main():
             got = json.loads(p.stdout)["pearson"][rows[0][2]]
             check(abs(got - r1) < 1e-5, f"prefixed --emoint r {got} vs numpy on prefixed texts {r1}")
             check(not np.allclose(pr[0], pr[1]), "the prefix does not change the predictions")
+            # `affect predict --emotion E` is the same as writing "E: text"
+            q2 = run(["predict", os.path.join(rp, "final_model"), "--emotion", rows[0][2]],
+                     stdin="".join(r[1] + "\n" for r in rows))
+            check(q2.returncode == 0 and q2.stdout == q1.stdout, f"predict --emotion: {q2.returncode} {q2.stderr}")
+        q3 = run(["predict", os.path.join(rd, "final_model"), "--emotion", "anger", "some text"])
+        check(q3.returncode == 2 and "emoint_input" in q3.stderr and not q3.stdout,
+              f"predict --emotion on a plain model: {q3.returncode} {q3.stderr!r}")
 
     # 4. errors
     p = run(["eval", rd, "--data", "lemotif:bogus"])

@@ -6,7 +6,7 @@
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
     {"tokenize", cmd_tokenize, "tokenize MODEL [--max-length N] [TEXT...]   ids and tokens as JSON lines"},
     {"embed", cmd_embed, "embed MODEL [--pool mean|cls] [--hidden] [--max-length N] [TEXT...]"},
-    {"predict", cmd_predict, "predict MODEL [TEXT...]   per-label probabilities"},
+    {"predict", cmd_predict, "predict MODEL [--emotion E] [TEXT...]   per-label probabilities, intensity"},
     {"pull", cmd_pull, "pull ORG/NAME [--revision REV]   download a model into the Hugging Face cache"},
     {"eval", cmd_eval, "eval MODEL|RUN --data SPEC [--json] [--out F] | --emoint GOLD... | --predictions P.csv --labels Y.csv   AUC, AP, intervals, Pearson"},
     {"data", cmd_data, "data pull [--dir D] | info [--dir D] [--folds K] | config C.yaml   datasets and configs"},

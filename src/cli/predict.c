@@ -1,10 +1,13 @@
-/* affect predict MODEL [--max-length N] [--threads N] [TEXT…]
+/* affect predict MODEL [--max-length N] [--threads N] [--emotion E] [TEXT…]
  *
  * One JSON object per text, in input order:
  *   {"emotions":{"<label 1>":p1,…,"<label L>":pL},"intensity":x}
  * with the labels in the model's order, probabilities printed %.9g, and "intensity" only when
  * the model's intensity head was trained. Texts are truncated to the length the model was
  * trained with (affect_heads.json max_length) unless --max-length says otherwise.
+ * --emotion E rates the intensity of emotion E (e.g. anger) on a model whose intensity head
+ * was trained on "<emotion>: <text>" inputs (data.emoint_input prefixed or both): each text is
+ * read as "E: text", as in training; on any other model it is refused (exit 2).
  *
  * Per-label probabilities need classification heads, which only a model trained with
  * `affect train` carries. On a bare Hugging Face encoder this says so and exits 2, before
@@ -12,6 +15,7 @@
 #include "cli.h"
 #include "common.h"
 #include "model/model.h"
+#include "util/error.h"
 #include "util/json.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,23 @@ static char **label_keys(const affect_model *m, int L) {
         keys[j] = b.data;
     }
     return keys;
+}
+
+/* The texts as the conditioned intensity head reads them: "E: text". */
+static int prefix_texts(cli_texts *t, const char *emotion, affect_error *err) {
+    size_t el = strlen(emotion);
+    for (size_t i = 0; i < t->n; i++) {
+        char *s = malloc(el + 2 + t->len[i] + 1);
+        if (!s) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+        memcpy(s, emotion, el);
+        memcpy(s + el, ": ", 2);
+        memcpy(s + el + 2, t->text[i], t->len[i]);
+        s[el + 2 + t->len[i]] = 0;
+        free(t->text[i]);
+        t->text[i] = s;
+        t->len[i] += el + 2;
+    }
+    return 0;
 }
 
 /* Output streams batch by batch, so memory stays bounded for any number of texts. */
@@ -84,7 +105,7 @@ static int predict_all(affect_model *m, int max_length, const cli_texts *texts,
 }
 
 int cmd_predict(int argc, char **argv) {
-    const char *model = NULL;
+    const char *model = NULL, *emotion = NULL;
     int threads = 0, max_length = 0;
     char **pos = malloc((size_t)(argc + 2) * sizeof *pos);
     int npos = 0, opts_done = 0;
@@ -107,6 +128,15 @@ int cmd_predict(int argc, char **argv) {
             i++;
             continue;
         }
+        if (!opts_done && !strcmp(a, "--emotion")) {
+            emotion = i + 1 < argc ? argv[++i] : NULL;
+            if (!emotion || !*emotion || strpbrk(emotion, "\n\r")) {
+                fprintf(stderr, "affect predict: --emotion needs an emotion name (e.g. anger)\n");
+                free(pos);
+                return 2;
+            }
+            continue;
+        }
         if (!opts_done && a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "affect predict: unknown option %s\n", a);
             free(pos);
@@ -116,7 +146,7 @@ int cmd_predict(int argc, char **argv) {
         else pos[1 + npos++] = (char *)a;
     }
     if (!model) {
-        fprintf(stderr, "usage: affect predict MODEL [--max-length N] [--threads N] [TEXT...]\n");
+        fprintf(stderr, "usage: affect predict MODEL [--max-length N] [--threads N] [--emotion E] [TEXT...]\n");
         free(pos);
         return 2;
     }
@@ -136,6 +166,13 @@ int cmd_predict(int argc, char **argv) {
         free(pos);
         return 2;
     }
+    if (emotion && !(affect_model_has_intensity(m) && affect_model_intensity_prefix(m))) {
+        fprintf(stderr, "affect predict: --emotion: %s's intensity head was not trained on \"<emotion>: <text>\" inputs "
+                        "(train with data.emoint_input: prefixed or both)\n", model);
+        affect_model_free(m);
+        free(pos);
+        return 2;
+    }
     int limit = affect_model_max_length(m);
     const affect_heads_model *heads = affect_model_heads(m);
     if (max_length > limit) {
@@ -148,6 +185,7 @@ int cmd_predict(int argc, char **argv) {
     if (max_length == 0) max_length = heads->max_length > 0 && heads->max_length < limit ? heads->max_length : limit;
     cli_texts texts = {0};
     int rc = cli_read_texts(npos + 1, pos, 1, &texts, &err);
+    if (!rc && emotion) rc = prefix_texts(&texts, emotion, &err);
     if (!rc) rc = predict_all(m, max_length, &texts, &err);
     int code = rc ? cli_error("predict", &err) : 0;
     if (!rc && fflush(stdout) != 0) {
