@@ -7,7 +7,9 @@
  * trained with (affect_heads.json max_length) unless --max-length says otherwise.
  * --emotion E rates the intensity of emotion E (e.g. anger) on a model whose intensity head
  * was trained on "<emotion>: <text>" inputs (data.emoint_input prefixed or both): each text is
- * read as "E: text", as in training; on any other model it is refused (exit 2).
+ * read as "E: text", as in training; on any other model it is refused (exit 2). The answer
+ * means "how intense is E, given that the text expresses E" (every EmoInt tweet was chosen for
+ * its emotion); whether E is present at all is the emotion head's probability.
  *
  * Per-label probabilities need classification heads, which only a model trained with
  * `affect train` carries. On a bare Hugging Face encoder this says so and exits 2, before
