@@ -109,6 +109,19 @@ def same_as_reference(run, what, ref="ref"):
     check(log_lines(ref) == log_lines(run), f"{what}: train_log.jsonl differs from the uninterrupted run")
 
 
+def kill_mid_stage(run, stage, cfg):
+    """Starts `affect train cfg` slowed down, kills it with SIGKILL once `stage` has logged
+    step 6 (after its step-4 checkpoint); True when it got that far."""
+    proc = subprocess.Popen([BIN, "train", cfg], cwd=TMP, env=env(AFFECT_TEST_SLEEP_MS="40"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = wait_for(lambda: logged_steps(run, stage) >= 6)
+    proc.kill()
+    proc.wait()
+    check(ok, f"the killed run never reached {stage} step 6")
+    check(proc.returncode == -signal.SIGKILL, f"kill -9: returncode {proc.returncode}")
+    return ok
+
+
 def main():
     shutil.rmtree(TMP, ignore_errors=True)
     os.makedirs(TMP)
@@ -118,13 +131,7 @@ def main():
 
     # 1. kill -9 in mid-epoch of lemotif.frozen (after its step-4 checkpoint), then --resume
     cfg = config("killed")
-    proc = subprocess.Popen([BIN, "train", cfg], cwd=TMP, env=env(AFFECT_TEST_SLEEP_MS="40"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ok = wait_for(lambda: logged_steps("killed", "lemotif.frozen") >= 6)
-    proc.kill()
-    proc.wait()
-    check(ok, "the killed run never reached lemotif.frozen step 6")
-    check(proc.returncode == -signal.SIGKILL, f"kill -9: returncode {proc.returncode}")
+    kill_mid_stage("killed", "lemotif.frozen", cfg)
     check(not os.path.exists(os.path.join(TMP, "killed", "final_model")), "killed run finished before the kill")
     state = json.load(open(os.path.join(TMP, "killed", "lemotif.frozen", "last", "trainer_state.json")))
     ex = state.get("extra", {})
@@ -179,12 +186,7 @@ def main():
     if check(p.returncode == 0, f"masked-LM reference run: exit {p.returncode} {p.stderr[-1500:]}"):
         check("pretrain_mlm epoch 1/1: validation masked-LM loss" in p.stderr, "no masked-LM evaluation reported")
         cfg = config("mlm_killed", mlm=True)
-        proc = subprocess.Popen([BIN, "train", cfg], cwd=TMP, env=env(AFFECT_TEST_SLEEP_MS="40"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ok = wait_for(lambda: logged_steps("mlm_killed", "pretrain_mlm") >= 6)
-        proc.kill()
-        proc.wait()
-        check(ok, "the killed run never reached pretrain_mlm step 6")
+        kill_mid_stage("mlm_killed", "pretrain_mlm", cfg)
         st = os.path.join(TMP, "mlm_killed", "pretrain_mlm", "last", "trainer_state.json")
         if check(os.path.isfile(st), "no mid-epoch checkpoint in pretrain_mlm/last"):
             ex = json.load(open(st)).get("extra", {})

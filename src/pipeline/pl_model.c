@@ -44,18 +44,6 @@ int pl_scratch_config(const affect_run_config *c, int vocab_size, int32_t pad_id
     return 0;
 }
 
-/* Same recipe as heads.c: Box-Muller on counter-RNG uniforms, so the initial weights are a
- * function of the seed alone. */
-static void fill_normal(float *x, size_t n, uint64_t seed, uint64_t stream, float std) {
-    const double two_pi = 6.28318530717958647692;
-    for (size_t i = 0; i < n; i++) {
-        double u1 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i);
-        double u2 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i + 1);
-        double r = sqrt(-2.0 * log(1.0 - u1));
-        x[i] = (float)(std * r * cos(two_pi * u2));
-    }
-}
-
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcmp(s + a - b, suffix);
@@ -69,7 +57,7 @@ void pl_encoder_init_random(affect_trainer *tr, uint64_t seed) {
         if (!t->encoder) continue;
         int is_norm = strstr(t->name, "LayerNorm") || strstr(t->name, "layer_norm");
         if (t->ndim == 2) {
-            fill_normal(t->param, t->n, seed, 0x454e430000000000ull + i, 0.02f);
+            affect_rng_normal_fill(t->param, t->n, seed, 0x454e430000000000ull + i, 0.02f);
             if (ends_with(t->name, "word_embeddings.weight") && cfg->pad_id >= 0 && cfg->pad_id < t->shape[0])
                 memset(t->param + (size_t)cfg->pad_id * (size_t)t->shape[1], 0, (size_t)t->shape[1] * sizeof(float));
         } else {

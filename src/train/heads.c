@@ -49,27 +49,15 @@ void affect_heads_params_point(affect_heads_params *p, float *arena,
     }
 }
 
-/* Box–Muller on two counter-RNG uniforms: value i depends only on (seed, stream, i), so an
- * initialisation is reproducible from the seed alone. */
-static void fill_normal(float *x, size_t n, uint64_t seed, uint64_t stream, float std) {
-    const double two_pi = 6.28318530717958647692;
-    for (size_t i = 0; i < n; i++) {
-        double u1 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i);
-        double u2 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i + 1);
-        double r = sqrt(-2.0 * log(1.0 - u1)); /* 1 - u1 in (0, 1]: log is finite */
-        x[i] = (float)(std * r * cos(two_pi * u2));
-    }
-}
-
 /* Output biases start at the data's base rates so the first steps do not spend themselves
  * learning the label frequencies (the reference EmotionModel does the same). */
 void affect_heads_init(affect_heads_params *p, int H, int L, uint64_t seed, float std,
                        const float *prior, float intensity_median) {
     size_t h = (size_t)H, l = (size_t)L;
-    fill_normal(p->emo1w, h * h, seed, 0x4845414400000001ull, std);
-    fill_normal(p->emo2w, l * h, seed, 0x4845414400000002ull, std);
-    fill_normal(p->int1w, h * h, seed, 0x4845414400000003ull, std);
-    fill_normal(p->int2w, h, seed, 0x4845414400000004ull, std);
+    affect_rng_normal_fill(p->emo1w, h * h, seed, 0x4845414400000001ull, std);
+    affect_rng_normal_fill(p->emo2w, l * h, seed, 0x4845414400000002ull, std);
+    affect_rng_normal_fill(p->int1w, h * h, seed, 0x4845414400000003ull, std);
+    affect_rng_normal_fill(p->int2w, h, seed, 0x4845414400000004ull, std);
     memset(p->emo1b, 0, h * sizeof(float));
     memset(p->int1b, 0, h * sizeof(float));
     for (int j = 0; j < L; j++) {

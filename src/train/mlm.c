@@ -44,15 +44,9 @@ void affect_mlm_params_point(affect_mlm_params *p, float *arena, const size_t s[
     }
 }
 
-/* Box–Muller on counter-RNG uniforms, as the heads' initialisation (heads.c). */
+/* HF's _init_weights for the head, from the counter RNG like every other initialisation. */
 void affect_mlm_init(affect_mlm_params *p, int H, int V, uint64_t seed, float std) {
-    const double two_pi = 6.28318530717958647692;
-    size_t n = (size_t)H * (size_t)H;
-    for (size_t i = 0; i < n; i++) {
-        double u1 = affect_rng_uniform(seed, 0x4d4c4dull, 2 * (uint64_t)i);
-        double u2 = affect_rng_uniform(seed, 0x4d4c4dull, 2 * (uint64_t)i + 1);
-        p->dense_w[i] = (float)(std * sqrt(-2.0 * log(1.0 - u1)) * cos(two_pi * u2));
-    }
+    affect_rng_normal_fill(p->dense_w, (size_t)H * (size_t)H, seed, 0x4d4c4dull, std);
     for (int i = 0; i < H; i++) {
         p->dense_b[i] = 0.0f;
         p->ln_w[i] = 1.0f;

@@ -1,4 +1,5 @@
 /* Philox4x32-10: see rng.h for why training uses a counter-based generator. */
+#include <math.h>
 #include "train/rng.h"
 
 #define PHILOX_M0 UINT32_C(0xD2511F53)
@@ -49,6 +50,16 @@ uint32_t affect_rng_u32(uint64_t seed, uint64_t stream, uint64_t index) {
 
 float affect_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
     return u32_to_unit(affect_rng_u32(seed, stream, index));
+}
+
+void affect_rng_normal_fill(float *out, size_t n, uint64_t seed, uint64_t stream, float std) {
+    const double two_pi = 6.28318530717958647692;
+    for (size_t i = 0; i < n; i++) {
+        double u1 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i);
+        double u2 = affect_rng_uniform(seed, stream, 2 * (uint64_t)i + 1);
+        double r = sqrt(-2.0 * log(1.0 - u1)); /* 1 - u1 in (0, 1]: log is finite */
+        out[i] = (float)(std * r * cos(two_pi * u2));
+    }
 }
 
 void affect_rng_uniform_fill(float *out, uint64_t n, uint64_t seed, uint64_t stream,

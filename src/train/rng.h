@@ -13,6 +13,7 @@
  */
 #ifndef AFFECT_TRAIN_RNG_H
 #define AFFECT_TRAIN_RNG_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* The raw Philox4x32-10 bijection: 4 output words from a 4-word counter and 2-word key.
@@ -31,4 +32,7 @@ float affect_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 void affect_rng_uniform_fill(float *out, uint64_t n, uint64_t seed, uint64_t stream,
                              uint64_t first);
 
+/* out[i] = std · N(0,1) from Box–Muller on uniforms 2i and 2i+1 of (seed, stream): the
+ * weight initialisations use it, so a fresh model is a function of its seed alone. */
+void affect_rng_normal_fill(float *out, size_t n, uint64_t seed, uint64_t stream, float std);
 #endif

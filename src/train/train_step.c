@@ -408,14 +408,25 @@ int affect_train_micro_step(affect_trainer *tr, const affect_train_batch *bt,
 
 /* ---- the masked-LM micro-step ------------------------------------------------------------ */
 
-/* Room for the corrupted ids, chosen positions and targets of a (B,T) batch. */
-static int mlm_ints(affect_trainer *tr, size_t bt, affect_error *err) {
-    if (3 * bt <= tr->mlm_ints_cap) return AFFECT_OK;
-    int32_t *nb = malloc(3 * bt * sizeof *nb);
-    if (!nb) return affect_fail(err, AFFECT_ENOMEM, "trainer: out of memory for masked-LM targets");
-    free(tr->mlm_ints);
-    tr->mlm_ints = nb;
-    tr->mlm_ints_cap = 3 * bt;
+/* Masks a (B,T) batch under (seed, stream) into the trainer's buffers (grown for a new
+ * maximum): corrupted ids, chosen positions and their targets, *M of them. */
+static int mlm_mask_batch(affect_trainer *tr, const int32_t *ids, const int32_t *mask, int B, int T,
+                          const affect_mlm_opts *mo, uint64_t seed, uint64_t stream, int32_t **cids,
+                          int32_t **pos, int32_t **tgt, int *M, affect_error *err) {
+    if (!tr->has_mlm) return affect_fail(err, AFFECT_EARG, "trainer: built without a masked-LM head");
+    size_t bt = (size_t)B * (size_t)T;
+    if (3 * bt > tr->mlm_ints_cap) {
+        int32_t *nb = malloc(3 * bt * sizeof *nb);
+        if (!nb) return affect_fail(err, AFFECT_ENOMEM, "trainer: out of memory for masked-LM targets");
+        free(tr->mlm_ints);
+        tr->mlm_ints = nb;
+        tr->mlm_ints_cap = 3 * bt;
+    }
+    *cids = tr->mlm_ints;
+    *pos = *cids + bt;
+    *tgt = *pos + bt;
+    *M = affect_mlm_mask(*cids, *pos, *tgt, ids, mask, B, T, mo->special, mo->n_special, mo->mask_id,
+                         tr->cfg.vocab_size, mo->probability, seed, stream);
     return AFFECT_OK;
 }
 
@@ -426,15 +437,13 @@ int affect_train_mlm_micro_step(affect_trainer *tr, const int32_t *ids, const in
     int H = c->hidden, V = c->vocab_size;
     *loss = 0.0;
     if (n_masked) *n_masked = 0;
-    if (!tr->has_mlm) return affect_fail(err, AFFECT_EARG, "trainer: built without a masked-LM head");
     if (o->accum_steps < 1)
         return affect_fail(err, AFFECT_EARG, "train: gradient_accumulation_steps is %d (need >= 1)", o->accum_steps);
     size_t bt = (size_t)B * (size_t)T;
-    int rc = mlm_ints(tr, bt, err);
+    int32_t *cids, *pos, *tgt;
+    int M;
+    int rc = mlm_mask_batch(tr, ids, mask, B, T, mo, o->seed ^ 0x6d61736b6564ull, tr->micro, &cids, &pos, &tgt, &M, err);
     if (rc) return rc;
-    int32_t *cids = tr->mlm_ints, *pos = cids + bt, *tgt = pos + bt;
-    int M = affect_mlm_mask(cids, pos, tgt, ids, mask, B, T, mo->special, mo->n_special, mo->mask_id, V,
-                            mo->probability, o->seed ^ 0x6d61736b6564ull, tr->micro);
     if (n_masked) *n_masked = M;
     affect_enc_dropout drop = {o->hidden_dropout, o->attn_dropout, o->seed,
                                tr->micro * AFFECT_ENC_DROPOUT_SITES(c->layers)};
@@ -461,13 +470,10 @@ int affect_trainer_mlm_eval(affect_trainer *tr, const int32_t *ids, const int32_
     int H = c->hidden, V = c->vocab_size;
     *loss_sum = 0.0;
     *n_masked = 0;
-    if (!tr->has_mlm) return affect_fail(err, AFFECT_EARG, "trainer: built without a masked-LM head");
-    size_t bt = (size_t)B * (size_t)T;
-    int rc = mlm_ints(tr, bt, err);
+    int32_t *cids, *pos, *tgt;
+    int M;
+    int rc = mlm_mask_batch(tr, ids, mask, B, T, mo, seed, stream, &cids, &pos, &tgt, &M, err);
     if (rc) return rc;
-    int32_t *cids = tr->mlm_ints, *pos = cids + bt, *tgt = pos + bt;
-    int M = affect_mlm_mask(cids, pos, tgt, ids, mask, B, T, mo->special, mo->n_special, mo->mask_id, V,
-                            mo->probability, seed, stream);
     rc = affect_encoder_acts_alloc(&tr->acts, c, B, T, 0, err);
     if (!rc) rc = affect_mlm_acts_alloc(&tr->ma, M, H, V, err);
     if (!rc) rc = affect_encoder_forward(c, &tr->p, &tr->acts, cids, mask, err);

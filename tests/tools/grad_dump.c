@@ -31,16 +31,8 @@
 #include "util/blob.h"
 #include "util/json.h"
 
-static void die(const char *msg) {
-    fprintf(stderr, "grad_dump: %s\n", msg);
-    exit(2);
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
+#define DUMP_TOOL "grad_dump"
+#include "dump_records.h"
 
 /* Reads a whole file into a malloc'd buffer. */
 static char *slurp(const char *path, size_t *len) {
@@ -108,22 +100,6 @@ static uint8_t *get_bytes(const json_value *obj, const char *key, size_t want) {
     for (size_t i = 0; i < want; i++) o[i] = f[i] != 0.0f;
     free(f);
     return o;
-}
-
-static void put_record(FILE *f, const char *name, const double *x, size_t n) {
-    uint32_t len = (uint32_t)strlen(name);
-    uint64_t cnt = n;
-    fwrite(&len, 4, 1, f);
-    fwrite(name, 1, len, f);
-    fwrite(&cnt, 8, 1, f);
-    fwrite(x, 8, n, f);
-}
-
-static void put_floats(FILE *f, const char *name, const float *x, size_t n) {
-    double *d = xmalloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
-    put_record(f, name, d, n);
-    free(d);
 }
 
 int main(int argc, char **argv) {

@@ -23,25 +23,8 @@
 #include "util/blob.h"
 #include "util/json.h"
 
-static void die(const char *msg) {
-    fprintf(stderr, "mlm_dump: %s\n", msg);
-    exit(2);
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
-
-static void put_record(FILE *f, const char *name, const double *x, size_t n) {
-    uint32_t len = (uint32_t)strlen(name);
-    uint64_t cnt = n;
-    fwrite(&len, 4, 1, f);
-    fwrite(name, 1, len, f);
-    fwrite(&cnt, 8, 1, f);
-    fwrite(x, 8, n, f);
-}
+#define DUMP_TOOL "mlm_dump"
+#include "dump_records.h"
 
 /* A JSON array of numbers (nested arrays flattened) as int32, exactly `want` of them. */
 static int32_t *ints(const json_value *v, size_t want) {
@@ -134,10 +117,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nt; i++) {
         const affect_train_tensor *t = affect_trainer_tensor(tr, i);
         if (!strncmp(t->name, "heads.", 6)) continue;
-        double *g = xmalloc(t->n * sizeof *g);
-        for (size_t k = 0; k < t->n; k++) g[k] = t->grad[k];
-        put_record(out, t->name, g, t->n);
-        free(g);
+        put_floats(out, t->name, t->grad, t->n);
     }
     if (fclose(out)) die("cannot write the output");
     free(ids);
