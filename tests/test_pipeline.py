@@ -80,6 +80,55 @@ def safetensors_numel(path):
     return total, header
 
 
+LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      intensity_weight: 0.5\n"
+           "      intensity_alpha: 1.0\n")
+
+
+def check_lexical_run(rd, stderr, texts):
+    """A run with a lexical model: its metadata, tensors and metrics, and the exported model
+    reproducing the run's own test predictions (the lexical part included)."""
+    heads = json.load(open(os.path.join(rd, "final_model", "affect_heads.json")))
+    lex = heads.get("lexical", {})
+    V = lex.get("vocab_size")
+    groups = lex.get("intensity", [])
+    check(lex.get("features") == "tfidf-sublinear-l2" and isinstance(V, int) and V > 100,
+          f"affect_heads.json lexical {lex}")
+    check(len(groups) == 5 and groups[0] == {"name": "", "prefix": []} and
+          [g["name"] for g in groups[1:]] == ["anger", "fear", "joy", "sadness"] and all(g["prefix"] for g in groups[1:]),
+          f"lexical intensity models {groups}")
+    _, header = safetensors_numel(os.path.join(rd, "final_model", "model.safetensors"))
+    want = {"lexical.idf": [V], "lexical.emotion.weight": [18, V], "lexical.emotion.bias": [18],
+            "lexical.emotion.mix": [18], "lexical.intensity.idf": [V], "lexical.intensity.weight": [5, V],
+            "lexical.intensity.bias": [5], "lexical.intensity.mix": [5]}
+    for k, shape in want.items():
+        check(header.get(k, {}).get("shape") == shape, f"{k}: {header.get(k)} (want shape {shape})")
+    check(re.search(r"lexical model: \d+ of 18 labels .*5 intensity models", stderr) is not None,
+          "no 'lexical model' note")
+    m = json.load(open(os.path.join(rd, "analysis_metrics.json")))
+    lx = m.get("lexical", {})
+    ok = all(isinstance(lx.get(part, {}).get(k), float) for part in ("encoder_alone", "lexical_alone")
+             for k in ("macro_auc", "micro_auc", "intensity_pearson"))
+    check(ok and lx.get("weight") == 0.5 and lx.get("intensity_weight") == 0.5, f"analysis_metrics.json lexical {lx}")
+    if ok:
+        check(lx["encoder_alone"]["macro_auc"] != m["macro_auc"] and
+              lx["encoder_alone"]["intensity_pearson"] != m["intensity"]["mean"],
+              "the lexical model changed neither the emotions nor the intensity")
+    with open(os.path.join(rd, "predictions.csv")) as f:
+        pr = list(csv.reader(f))
+    names = pr[0][1:-1]
+    for r in pr[1:5]:
+        q = subprocess.run([BIN, "predict", os.path.join(rd, "final_model"), texts[r[0]]], capture_output=True,
+                           text=True, env=env(), cwd=TMP)
+        if not check(q.returncode == 0, f"affect predict: {q.stderr}"):
+            break
+        out = json.loads(q.stdout.splitlines()[0])
+        for j, name in enumerate(names):
+            check(abs(out["emotions"][name] - float(r[1 + j])) < 1e-4,
+                  f"lexical run, {r[0]} {name}: predict {out['emotions'][name]} vs predictions.csv {r[1 + j]}")
+        check(abs(out["intensity"] - float(r[-1])) < 1e-4,
+              f"lexical run, {r[0]} intensity: predict {out['intensity']} vs predictions.csv {r[-1]}")
+
+
 def main():
     shutil.rmtree(TMP, ignore_errors=True)
     os.makedirs(os.path.join(TMP, "empty-hf-cache"))
@@ -227,10 +276,16 @@ def main():
             check(abs(a - b) < 1e-4, f"{r[0]} {name}: predict {a} vs predictions.csv {b}")
 
     # ---- K-fold cross-validation ----------------------------------------------------------------
-    p, _ = run(["train", tiny_config("cv"), "--folds", "3"])
+    p, _ = run(["train", tiny_config("cv", **{"  lemotif:\n": LEXICAL}), "--folds", "3"])
     if check(p.returncode == 0, f"--folds 3: exit {p.returncode} {p.stderr[-1500:]}"):
         cv = json.load(open(os.path.join(TMP, "cv", "analysis_metrics.json"))).get("cv", {})
         check(cv.get("folds") == 3, f"cv.folds {cv.get('folds')}")
+        alone = cv.get("encoder_alone", {})
+        for k in ["macro_auc", "micro_auc", "intensity_pearson"]:
+            per = alone.get(k, {}).get("per_fold", [])
+            check(len(per) == 3 and all(isinstance(v, float) for v in per), f"cv.encoder_alone.{k} {alone.get(k)}")
+        check(len(re.findall(r"fold \d: test macro AUC [\d.]+, .*\(encoder alone", p.stderr)) == 3,
+              "fold lines do not report the encoder alone")
         for k in ["macro_auc", "micro_auc"]:
             per = cv.get(k, {}).get("per_fold", [])
             if check(len(per) == 3 and all(isinstance(v, float) for v in per), f"cv.{k}.per_fold {per}"):
@@ -298,7 +353,8 @@ def main():
         check(not any(k.startswith("cls.") for k in fh), "the exported model carries the masked-LM head")
 
     # data.emoint_input: both: each EmoInt train tweet twice (prefixed and plain), dev prefixed
-    both = tiny_config("both", **{"data:\n": "data:\n  emoint_input: both\n"})
+    # (with the lexical model of training.lemotif.lexical, emotions and intensity)
+    both = tiny_config("both", **{"data:\n": "data:\n  emoint_input: both\n", "  lemotif:\n": LEXICAL})
     p, _ = run(["train", both])
     if check(p.returncode == 0, f"affect train with emoint_input both: exit {p.returncode}\n{p.stderr[-2000:]}"):
         m = re.search(r"EmoInt (\d+) train / (\d+) dev", p.stderr)
@@ -306,6 +362,7 @@ def main():
               f"emoint_input both: data line {m.group(0) if m else p.stderr[:300]!r} (want 480 train / 240 dev)")
         heads = json.load(open(os.path.join(TMP, "both", "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"emoint_input both: heads {heads['intensity']}")
+        check_lexical_run(os.path.join(TMP, "both"), p.stderr, texts)
 
     # data.custom: the user's own stage-2 file (here 300 Lemotif entries rewritten as a CSV with
     # an id column and a ';'-separated label-list column) replaces Lemotif end to end

@@ -117,6 +117,13 @@ typedef struct affect_run_config {
             affect_stage_config common;   /* what the file's author wrote under common */
             affect_stage_config frozen;   /* effective: stage 2a, encoder frozen */
             affect_stage_config unfrozen; /* effective: stage 2b, everything trained */
+            struct affect_lexical_config { /* the lexical model mixed into the emotion logits */
+                double weight;            /* its share of each final logit, 0 (off) .. 1 */
+                double c;                 /* inverse L2 strength of its logistic regressions */
+                char class_weight[16];    /* "balanced" or "none" */
+                double intensity_weight;  /* share of the intensity ridge in the intensity, 0 (off) .. 1 */
+                double intensity_alpha;   /* its L2 strength (scikit-learn Ridge alpha) */
+            } lexical;
         } lemotif;
     } training;
     struct {

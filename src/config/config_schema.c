@@ -61,6 +61,11 @@ const cfg_key cfg_keys[] = {
     STAGE("training.lemotif.frozen", training.lemotif.frozen, S_LEM),
     STAGE("training.lemotif.unfrozen", training.lemotif.unfrozen, S_LEM),
     STAGE("training.pretrain_mlm", training.pretrain_mlm, S_MLM),
+    K("training.lemotif.lexical", "weight", CFG_FLOAT, training.lemotif.lexical.weight, 0, 1, NULL),
+    K("training.lemotif.lexical", "c", CFG_FLOAT, training.lemotif.lexical.c, 1e-6, 1e6, NULL),
+    K("training.lemotif.lexical", "class_weight", CFG_ENUM, training.lemotif.lexical.class_weight, 0, 0, "balanced|none"),
+    K("training.lemotif.lexical", "intensity_weight", CFG_FLOAT, training.lemotif.lexical.intensity_weight, 0, 1, NULL),
+    K("training.lemotif.lexical", "intensity_alpha", CFG_FLOAT, training.lemotif.lexical.intensity_alpha, 1e-6, 1e6, NULL),
     K("evaluation", "eval_batch_size", CFG_INT, evaluation.eval_batch_size, 1, 1 << 20, NULL),
     K("data", "dir", CFG_STR, data.dir, 0, 0, NULL),
     K("data", "goemotions", CFG_STR, data.goemotions, 0, 0, NULL),
@@ -94,7 +99,7 @@ _Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= sizeof(((affect_run_confi
 const char *const cfg_sections[] = {
     "model", "model.scratch", "model.scratch.vocab", "paths", "training", "training.goemotions",
     "training.lemotif", "training.lemotif.common", "training.lemotif.frozen", "training.lemotif.unfrozen",
-    "training.pretrain_mlm", "evaluation", "data", "data.lemotif_split", "data.custom", "runtime",
+    "training.lemotif.lexical", "training.pretrain_mlm", "evaluation", "data", "data.lemotif_split", "data.custom", "runtime",
 };
 const int cfg_nsections = (int)(sizeof cfg_sections / sizeof cfg_sections[0]);
 
@@ -197,6 +202,11 @@ void affect_run_config_defaults(affect_run_config *c) {
     m->early_stopping_patience = 0; /* no key: the stage keeps its lowest-loss epoch, never stops early */
 
     c->evaluation.eval_batch_size = 128;
+    c->training.lemotif.lexical.weight = 0.0;
+    c->training.lemotif.lexical.c = 4.0;
+    c->training.lemotif.lexical.intensity_weight = 0.0;
+    c->training.lemotif.lexical.intensity_alpha = 1.0;
+    snprintf(c->training.lemotif.lexical.class_weight, sizeof c->training.lemotif.lexical.class_weight, "balanced");
 
     snprintf(c->data.goemotions, sizeof c->data.goemotions, "goemotions");
     snprintf(c->data.lemotif, sizeof c->data.lemotif, "lemotif/lemotif.csv");

@@ -14,6 +14,7 @@
 #include "pipeline/pl_internal.h"
 #include "pipeline/pl_report.h"
 #include "train/checkpoint.h"
+#include "train/lexical_fit.h"
 #include "train/loss.h"
 #include "util/blob.h"
 #include "util/error.h"
@@ -253,10 +254,10 @@ static void heads_init(affect_trainer *tr, const pl_set *train, uint64_t seed, f
 
 /* ---- stage 0: masked-LM pretraining ---------------------------------------------------------- */
 
-/* The ids the masking must leave alone (every special token the tokenizer has: [CLS], [SEP],
- * [PAD], [UNK], <s>, ...) and [MASK] itself; AFFECT_EUNSUPPORTED when there is no mask token. */
-static int mlm_vocab(const affect_tokenizer *tok, int32_t *special, int *n_special, int32_t *mask_id,
-                     affect_error *err) {
+/* Every special token the tokenizer has ([CLS], [SEP], [PAD], [UNK], [MASK], <s>, ...): the
+ * ids the masking must leave alone and the lexical model must not count. *mask_id is the mask
+ * token, -1 when there is none. */
+static void special_ids(const affect_tokenizer *tok, int32_t special[16], int *n_special, int32_t *mask_id) {
     static const char *const SPECIAL[] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "<s>", "</s>", "<pad>", "<unk>"};
     int V = affect_tokenizer_vocab_size(tok), n = 0;
     *mask_id = -1;
@@ -268,9 +269,105 @@ static int mlm_vocab(const affect_tokenizer *tok, int32_t *special, int *n_speci
             if (!strcmp(t, SPECIAL[k])) special[n++] = id;
     }
     *n_special = n;
+}
+
+/* The special ids for the masked-LM stage (without [MASK]: it is the stage's own input);
+ * AFFECT_EUNSUPPORTED when there is no mask token. */
+static int mlm_vocab(const affect_tokenizer *tok, int32_t *special, int *n_special, int32_t *mask_id,
+                     affect_error *err) {
+    special_ids(tok, special, n_special, mask_id);
     if (*mask_id < 0)
         return affect_fail(err, AFFECT_EUNSUPPORTED,
                            "training.pretrain_mlm: the tokenizer has no [MASK] or <mask> token to mask with");
+    return 0;
+}
+
+/* The ids of "<name>: " without the special tokens: what the emotion prefix of an intensity
+ * row (affect_dataset_prefix_groups) tokenizes to right after the first token. */
+static int prefix_ids(const affect_tokenizer *tok, const char *name, int32_t **out, int *len, affect_error *err) {
+    char text[AFFECT_CFG_NAME + 8];
+    int k = snprintf(text, sizeof text, "%s: ", name);
+    if (k < 0 || (size_t)k >= sizeof text) return affect_fail(err, AFFECT_EARG, "group name too long: %.60s", name);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = affect_tokenizer_encode(tok, text, (size_t)k, 0, &ids, &n, err);
+    if (rc) return rc;
+    if (n < 3) {
+        free(ids);
+        return affect_fail(err, AFFECT_EFORMAT, "the emotion prefix \"%s\" tokenizes to nothing", text);
+    }
+    memmove(ids, ids + 1, (n - 2) * sizeof *ids); /* drop the first and last (special) ids */
+    *out = ids;
+    *len = (int)(n - 2);
+    return 0;
+}
+
+/* The lexical model of training.lemotif.lexical on stage-2 train `s2` (emotion regressions on
+ * its rows with emotion targets, intensity ridges on its rows with intensity targets); lx
+ * stays empty when both weights are 0. Convex and fast (about a second), so a resumed run
+ * simply refits it. Intensity models per group read "<group>: " prefixed texts and exist only
+ * when the intensity rows were prefixed (data.emoint_input prefixed or both). */
+static int fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx,
+                       affect_error *err) {
+    const affect_run_config *c = run->cfg;
+    affect_lexical_free(lx);
+    double we = c->training.lemotif.lexical.weight, wi = c->training.lemotif.lexical.intensity_weight;
+    size_t n_int = 0;
+    for (size_t i = 0; s2->ds.intensity_mask && i < s2->ds.n; i++) n_int += s2->ds.intensity_mask[i] != 0;
+    if (we <= 0 && (wi <= 0 || n_int == 0)) return 0;
+    int32_t special[16], mask_id;
+    int n_special = 0;
+    special_ids(tok, special, &n_special, &mask_id);
+    if (mask_id >= 0) special[n_special++] = mask_id;
+    int V = affect_tokenizer_vocab_size(tok), L = s2->ds.num_labels;
+    double t0 = pl_now();
+    int rc;
+    if (we > 0) {
+        affect_lexical_fit_opts o;
+        memset(&o, 0, sizeof o);
+        o.c = c->training.lemotif.lexical.c;
+        o.mix = we;
+        o.balanced = !strcmp(c->training.lemotif.lexical.class_weight, "balanced");
+        rc = affect_lexical_fit(lx, V, L, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.labels,
+                                s2->ds.label_mask, special, n_special, &o, err);
+    } else {
+        rc = affect_lexical_init(lx, V, L, err); /* emotion part all zero: mix 0 */
+    }
+    if (rc) return rc;
+    int G = 1;
+    const char **names = NULL;
+    int32_t **prefix = NULL;
+    int *plen = NULL;
+    if (wi > 0 && n_int > 0) {
+        int prefixed = strcmp(c->data.emoint_input, "plain") != 0;
+        G = prefixed ? 1 + s2->ds.num_groups : 1;
+        names = calloc((size_t)G, sizeof *names);
+        prefix = calloc((size_t)G, sizeof *prefix);
+        plen = calloc((size_t)G, sizeof *plen);
+        if (!names || !prefix || !plen) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+        for (int g = 0; g < G && !rc; g++) {
+            names[g] = g ? s2->ds.group_names[g - 1] : "";
+            if (g) rc = prefix_ids(tok, names[g], &prefix[g], &plen[g], err);
+        }
+        if (!rc)
+            rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.intensity,
+                                              s2->ds.intensity_mask, s2->ds.group, G, names,
+                                              (const int32_t *const *)prefix, plen, special, n_special,
+                                              c->training.lemotif.lexical.intensity_alpha, wi, err);
+        for (int g = 0; prefix && g < G; g++) free(prefix[g]);
+        free(prefix);
+        free(names);
+        free(plen);
+        if (rc) {
+            affect_lexical_free(lx);
+            return rc;
+        }
+    }
+    int used = 0, kept = 0;
+    for (int v = 0; v < lx->V; v++) used += lx->idf[v] > 0;
+    for (int l = 0; l < lx->L; l++) kept += lx->mix[l] > 0;
+    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f); "
+            "fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi, pl_now() - t0);
     return 0;
 }
 
@@ -283,7 +380,7 @@ static int run_stage0(pl_run *run, const pl_model *pm, pl_data *d, const affect_
     const affect_run_config *c = run->cfg;
     const affect_stage_config *m = &c->training.pretrain_mlm;
     memset(res, 0, sizeof *res);
-    int32_t special[8];
+    int32_t special[16];
     affect_mlm_opts mo;
     memset(&mo, 0, sizeof mo);
     int rc = mlm_vocab(tok, special, &mo.n_special, &mo.mask_id, err);
@@ -454,16 +551,49 @@ static double sd_of(const double *v, int n) {
     return sqrt(s / (n - 1));
 }
 
-static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const float *enc_init, int K, json_buf *cv,
-                     affect_pipeline_result *res, affect_error *err) {
+/* "name":{"mean":m,"sd":s,"per_fold":[...]} (null where undefined). */
+static void cv_stat(json_buf *cv, const char *name, const double *v, int K) {
+    double mu = mean_of(v, K), sd = sd_of(v, K);
+    json_buf_printf(cv, "\"%s\":{\"mean\":", name);
+    json_buf_printf(cv, isfinite(mu) ? "%.17g" : "null", mu);
+    json_buf_printf(cv, ",\"sd\":");
+    json_buf_printf(cv, isfinite(sd) ? "%.17g" : "null", sd);
+    json_buf_printf(cv, ",\"per_fold\":[");
+    for (int k = 0; k < K; k++) json_buf_printf(cv, isfinite(v[k]) ? "%s%.17g" : "%snull", k ? "," : "", v[k]);
+    json_buf_printf(cv, "]}");
+}
+
+/* Test-split macro and micro AUC of probabilities P (n,L) against a set's labels. */
+static int auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err) {
+    size_t nt = test->ds.n, L = (size_t)test->ds.num_labels;
+    double *Y = malloc((nt ? nt : 1) * L * sizeof *Y);
+    if (!Y) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nt * L; i++) Y[i] = test->ds.labels[i] > 0.5f ? 1.0 : 0.0;
+    eval_summary s;
+    int rc = eval_summary_compute(&s, P, Y, nt, L, err);
+    if (!rc) {
+        *macro = s.macro_auc;
+        *micro = s.micro_auc;
+        eval_summary_free(&s);
+    }
+    free(Y);
+    return rc;
+}
+
+static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_tokenizer *tok, const float *enc_init,
+                     int K, json_buf *cv, affect_pipeline_result *res, affect_error *err) {
     const affect_run_config *c = run->cfg;
     size_t n = d->lem.ds.n;
     int32_t *fold = malloc((n ? n : 1) * sizeof *fold), *sub = malloc((n ? n : 1) * sizeof *sub);
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     double *macro = calloc((size_t)K, sizeof *macro), *micro = calloc((size_t)K, sizeof *micro);
     double *pear = calloc((size_t)K, sizeof *pear);
+    double *emacro = calloc((size_t)K, sizeof *emacro), *emicro = calloc((size_t)K, sizeof *emicro);
+    double *epear = calloc((size_t)K, sizeof *epear);
+    int lexical = c->training.lemotif.lexical.weight > 0 || c->training.lemotif.lexical.intensity_weight > 0;
     int rc = 0;
-    if (!fold || !sub || !idx || !macro || !micro || !pear) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for folds");
+    if (!fold || !sub || !idx || !macro || !micro || !pear || !emacro || !emicro || !epear)
+        rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for folds");
     if (!rc)
         rc = affect_split_kfold(d->lem.ds.labels, d->lem.ds.label_mask, n, d->lem.ds.num_labels, K,
                                 (uint64_t)c->data.lemotif_split.seed, fold, err);
@@ -501,26 +631,32 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const float *e
         if (!rc && last.interrupted) res->interrupted = last.interrupted;
         if (!rc && !res->interrupted) {
             size_t nt = test.ds.n, L = (size_t)test.ds.num_labels;
-            double *P = malloc((nt ? nt : 1) * L * sizeof *P), *Y = malloc((nt ? nt : 1) * L * sizeof *Y);
+            double *P = malloc((nt ? nt : 1) * L * sizeof *P);
             double *I = malloc((d->emo_dev.ds.n ? d->emo_dev.ds.n : 1) * sizeof *I);
-            if (!P || !Y || !I) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-            if (!rc) rc = pl_predict(run, tr, &test, run->eval_batch, P, NULL, err);
-            if (!rc) rc = pl_predict(run, tr, &d->emo_dev, run->eval_batch, NULL, I, err);
-            if (!rc) {
-                for (size_t i = 0; i < nt * L; i++) Y[i] = test.ds.labels[i] > 0.5f ? 1.0 : 0.0;
-                eval_summary s;
-                rc = eval_summary_compute(&s, P, Y, nt, L, err);
-                if (!rc) {
-                    macro[k] = s.macro_auc;
-                    micro[k] = s.micro_auc;
-                    eval_summary_free(&s);
-                }
-                pear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
-                pl_note(run, NULL, "fold %d: test macro AUC %.4f, micro AUC %.4f, intensity r %.4f", k + 1, macro[k],
-                        micro[k], pear[k]);
+            affect_lexical lx;
+            memset(&lx, 0, sizeof lx);
+            if (!P || !I) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+            if (!rc && lexical) {
+                rc = pl_predict(run, tr, NULL, &test, run->eval_batch, P, NULL, err);
+                if (!rc) rc = auc_of(&test, P, &emacro[k], &emicro[k], err);
+                if (!rc) rc = pl_predict(run, tr, NULL, &d->emo_dev, run->eval_batch, NULL, I, err);
+                if (!rc) epear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
+                if (!rc) rc = fit_lexical(run, tok, &s2, &lx, err);
             }
+            if (!rc) rc = pl_predict(run, tr, &lx, &test, run->eval_batch, P, NULL, err);
+            if (!rc) rc = pl_predict(run, tr, &lx, &d->emo_dev, run->eval_batch, NULL, I, err);
+            if (!rc) rc = auc_of(&test, P, &macro[k], &micro[k], err);
+            if (!rc) {
+                pear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
+                if (lexical)
+                    pl_note(run, NULL, "fold %d: test macro AUC %.4f, micro AUC %.4f, intensity r %.4f (encoder alone "
+                            "%.4f, %.4f, %.4f)", k + 1, macro[k], micro[k], pear[k], emacro[k], emicro[k], epear[k]);
+                else
+                    pl_note(run, NULL, "fold %d: test macro AUC %.4f, micro AUC %.4f, intensity r %.4f", k + 1, macro[k],
+                            micro[k], pear[k]);
+            }
+            affect_lexical_free(&lx);
             free(P);
-            free(Y);
             free(I);
         }
         affect_trainer_free(tr);
@@ -536,18 +672,20 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const float *e
         res->cv_macro_sd = sd_of(macro, K);
         res->cv_micro_mean = mean_of(micro, K);
         res->cv_micro_sd = sd_of(micro, K);
-        json_buf_printf(cv, "\"cv\":{\"folds\":%d,\"sd_ddof\":1", K);
-        const char *names[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
-        double *vals[3] = {macro, micro, pear};
-        for (int j = 0; j < 3; j++) {
-            double mu = mean_of(vals[j], K), sd = sd_of(vals[j], K);
-            json_buf_printf(cv, ",\"%s\":{\"mean\":", names[j]);
-            json_buf_printf(cv, isfinite(mu) ? "%.17g" : "null", mu);
-            json_buf_printf(cv, ",\"sd\":");
-            json_buf_printf(cv, isfinite(sd) ? "%.17g" : "null", sd);
-            json_buf_printf(cv, ",\"per_fold\":[");
-            for (int k = 0; k < K; k++) json_buf_printf(cv, isfinite(vals[j][k]) ? "%s%.17g" : "%snull", k ? "," : "", vals[j][k]);
-            json_buf_printf(cv, "]}");
+        json_buf_printf(cv, "\"cv\":{\"folds\":%d,\"sd_ddof\":1,", K);
+        cv_stat(cv, "macro_auc", macro, K);
+        json_buf_printf(cv, ",");
+        cv_stat(cv, "micro_auc", micro, K);
+        json_buf_printf(cv, ",");
+        cv_stat(cv, "intensity_pearson", pear, K);
+        if (lexical) {
+            json_buf_printf(cv, ",\"encoder_alone\":{");
+            cv_stat(cv, "macro_auc", emacro, K);
+            json_buf_printf(cv, ",");
+            cv_stat(cv, "micro_auc", emicro, K);
+            json_buf_printf(cv, ",");
+            cv_stat(cv, "intensity_pearson", epear, K);
+            json_buf_printf(cv, "}");
         }
         json_buf_printf(cv, "}");
     }
@@ -557,7 +695,80 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const float *e
     free(macro);
     free(micro);
     free(pear);
+    free(emacro);
+    free(emicro);
+    free(epear);
     return rc;
+}
+
+/* A copy of lx in which every mixed part takes the whole prediction: the lexical model alone. */
+static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_error *err) {
+    int rc = affect_lexical_init(out, lx->V, lx->L, err);
+    if (rc) return rc;
+    memcpy(out->arena, lx->arena, ((size_t)lx->V * ((size_t)lx->L + 1) + 2 * (size_t)lx->L) * sizeof(float));
+    for (int l = 0; l < lx->L; l++) out->mix[l] = lx->mix[l] > 0 ? 1.0f : 0.0f;
+    if (lx->in.G == 0) return 0;
+    int G = lx->in.G;
+    const int32_t **px = calloc((size_t)G, sizeof *px);
+    int *pl = calloc((size_t)G, sizeof *pl);
+    if (!px || !pl) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (int g = 0; g < G && !rc; g++) {
+        px[g] = lx->in.prefix + lx->in.prefix_off[g];
+        pl[g] = lx->in.prefix_off[g + 1] - lx->in.prefix_off[g];
+    }
+    if (!rc) rc = affect_lexical_init_intensity(out, G, (const char *const *)lx->in.names, px, pl, err);
+    free(px);
+    free(pl);
+    if (rc) {
+        affect_lexical_free(out);
+        return rc;
+    }
+    memcpy(out->in.arena, lx->in.arena, ((size_t)lx->V * ((size_t)G + 1) + 2 * (size_t)G) * sizeof(float));
+    for (int g = 0; g < G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
+    return 0;
+}
+
+/* What each half of the mixed model scores on its own (Lemotif test AUCs, EmoInt dev
+ * Pearson), for analysis_metrics.json's "lexical" member: whether the mix pays must be
+ * visible in the run itself. P (test n,L) and I (emo_dev n) are scratch. */
+static int lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
+                         const pl_set *emo_dev, double *P, double *I, json_buf *out, affect_error *err) {
+    const affect_run_config *c = run->cfg;
+    double v[2][3] = {{NAN, NAN, NAN}, {NAN, NAN, NAN}}; /* encoder, lexical: macro, micro, r */
+    affect_lexical alone;
+    int rc = lexical_alone(lx, &alone, err);
+    if (rc) return rc;
+    for (int k = 0; k < 2 && !rc; k++) {
+        const affect_lexical *use = k ? &alone : NULL;
+        int emo = k == 0 || lx->L > 0, inten = emo_dev->ds.n > 0 && (k == 0 || lx->in.G > 0);
+        if (emo) rc = pl_predict(run, tr, use, test, run->eval_batch, P, NULL, err);
+        if (!rc && emo) rc = auc_of(test, P, &v[k][0], &v[k][1], err);
+        if (!rc && inten) rc = pl_predict(run, tr, use, emo_dev, run->eval_batch, NULL, I, err);
+        if (!rc && inten) v[k][2] = pl_pearson_groups(emo_dev, I, NULL);
+    }
+    affect_lexical_free(&alone);
+    if (rc) return rc;
+    /* the emotion part is "alone" only where it is mixed in at all */
+    double mixed = 0;
+    for (int l = 0; l < lx->L; l++) mixed += lx->mix[l];
+    if (mixed == 0) v[1][0] = v[1][1] = NAN;
+    if (lx->in.G == 0) v[1][2] = NAN;
+    const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
+    json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
+                    "\"intensity_alpha\":%.17g", lc->weight, lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha);
+    static const char *const keys[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
+    for (int k = 0; k < 2; k++) {
+        json_buf_printf(out, ",\"%s\":{", k ? "lexical_alone" : "encoder_alone");
+        for (int j = 0; j < 3; j++) {
+            json_buf_printf(out, "%s\"%s\":", j ? "," : "", keys[j]);
+            json_buf_printf(out, isfinite(v[k][j]) ? "%.17g" : "null", v[k][j]);
+        }
+        json_buf_printf(out, "}");
+    }
+    json_buf_printf(out, "}");
+    pl_note(run, NULL, "each part alone: encoder test macro AUC %.4f, micro %.4f, EmoInt dev r %.4f; lexical %.4f, %.4f, "
+            "%.4f", v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2]);
+    return 0;
 }
 
 /* ---- the whole run ---------------------------------------------------------------------------- */
@@ -629,7 +840,9 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     affect_trainer *tr0 = NULL, *tr1 = NULL, *tr2 = NULL;
     float *enc_init = NULL, *pw = NULL;
     double *P = NULL, *VP = NULL, *I = NULL, *pear = NULL;
-    json_buf cv = {0};
+    json_buf cv = {0}, extra = {0};
+    affect_lexical lx;
+    memset(&lx, 0, sizeof lx);
     int K = opts->folds >= 0 ? opts->folds : c->data.folds;
 
     if ((rc = affect_run_config_resolve(&cfg, AFFECT_RESOLVE_DATA | AFFECT_RESOLVE_MODEL, err))) goto out;
@@ -848,6 +1061,8 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.intensity_median = intensity_median(&d.s2_train.ds);
         info.intensity_prefix = strcmp(c->data.emoint_input, "plain") != 0;
         info.pool = AFFECT_POOL_MEAN;
+        if ((rc = fit_lexical(&run, tok, &d.s2_train, &lx, err))) goto out;
+        info.lexical = lx.V > 0 ? &lx : NULL;
         char fm[PL_PATH];
         if ((rc = pl_path(fm, sizeof fm, err, "%s/final_model", run.dir))) goto out;
         if ((rc = affect_model_export(fm, tr2, pm.tok_dir, &info, err))) goto out;
@@ -859,9 +1074,10 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         int G = d.emo_dev.ds.num_groups > 0 ? d.emo_dev.ds.num_groups : 1;
         pear = malloc((size_t)G * sizeof *pear);
         if (!P || !VP || !TI || !I || !pear) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-        if (!rc) rc = pl_predict(&run, tr2, &d.lem_test, run.eval_batch, P, TI, err);
-        if (!rc) rc = pl_predict(&run, tr2, &d.lem_val, run.eval_batch, VP, NULL, err);
-        if (!rc) rc = pl_predict(&run, tr2, &d.emo_dev, run.eval_batch, NULL, I, err);
+        if (!rc && info.lexical) rc = lexical_parts(&run, tr2, &lx, &d.lem_test, &d.emo_dev, P, I, &extra, err);
+        if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.lem_test, run.eval_batch, P, TI, err);
+        if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.lem_val, run.eval_batch, VP, NULL, err);
+        if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.emo_dev, run.eval_batch, NULL, I, err);
         if (!rc) rc = pl_write_predictions(run.dir, &d.lem_test.ds, P, TI, err);
         free(TI);
         if (rc) goto out;
@@ -891,14 +1107,17 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         mi.n_intensity_rows = ne;
         mi.out_macro = &res->test_macro_auc;
         mi.out_micro = &res->test_micro_auc;
+        mi.extra_json = extra.len ? extra.data : NULL;
         if ((rc = pl_write_metrics(run.dir, &mi, err))) goto out;
         pl_note(&run, NULL, "test split (%zu rows): macro AUC %.4f, micro AUC %.4f; EmoInt dev intensity r %.4f", nt,
                 res->test_macro_auc, res->test_micro_auc, res->pearson_mean);
 
         if (K >= 2) {
-            if ((rc = run_folds(&run, &pm, &d, enc_init, K, &cv, res, err))) goto out;
+            if ((rc = run_folds(&run, &pm, &d, tok, enc_init, K, &cv, res, err))) goto out;
             if (res->interrupted) goto out;
-            mi.extra_json = cv.data;
+            if (extra.len) json_buf_printf(&extra, ",");
+            json_buf_append(&extra, cv.data, cv.len);
+            mi.extra_json = extra.data;
             if ((rc = pl_write_metrics(run.dir, &mi, err))) goto out;
             pl_note(&run, NULL, "%d-fold CV: macro AUC %.4f ± %.4f, micro AUC %.4f ± %.4f", K, res->cv_macro_mean,
                     res->cv_macro_sd, res->cv_micro_mean, res->cv_micro_sd);
@@ -920,6 +1139,8 @@ out:
     free(I);
     free(pear);
     json_buf_free(&cv);
+    json_buf_free(&extra);
+    affect_lexical_free(&lx);
     data_free(&d);
     affect_run_config_free(&cfg);
     return rc;

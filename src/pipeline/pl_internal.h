@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "model/config.h"
+#include "model/lexical.h"
 #include "pipeline/pipeline.h"
 #include "train/train_step.h"
 
@@ -136,9 +137,10 @@ int pl_stage_run(pl_run *run, affect_trainer *tr, const pl_stage *st, pl_stage_r
 int pl_stage_done(const pl_stage *st);
 
 /* Eval-mode predictions of a set: probabilities (n,L) (NULL to skip) and intensity (n)
- * (NULL to skip), in doubles for the metrics. */
-int pl_predict(pl_run *run, affect_trainer *tr, const pl_set *s, int batch_size, double *probs,
-               double *intensity, affect_error *err);
+ * (NULL to skip), in doubles for the metrics; with a lexical model (may be NULL) mixed into
+ * the emotion logits exactly as the exported model does. */
+int pl_predict(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *s, int batch_size,
+               double *probs, double *intensity, affect_error *err);
 /* Mean Pearson r of predicted vs gold intensity over the groups (EmoInt emotions); r per
  * group into r_out (num_groups) when given. NaN when undefined. */
 double pl_pearson_groups(const pl_set *s, const double *pred, double *r_out);

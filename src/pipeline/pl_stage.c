@@ -26,16 +26,23 @@ static int cmp_len(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int pl_predict(pl_run *run, affect_trainer *tr, const pl_set *s, int batch_size, double *probs,
-               double *intensity, affect_error *err) {
+int pl_predict(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *s, int batch_size,
+               double *probs, double *intensity, affect_error *err) {
     int L = affect_trainer_num_labels(tr);
-    size_t n = s->ds.n;
+    size_t n = s->ds.n, maxlen = 1;
     if (batch_size < 1) batch_size = 32;
+    if (lx && lx->V <= 0) lx = NULL;
+    for (size_t i = 0; lx && i < n; i++)
+        if ((size_t)s->len[i] > maxlen) maxlen = (size_t)s->len[i];
     float *lg = malloc((size_t)batch_size * (size_t)L * sizeof *lg);
     float *it = malloc((size_t)batch_size * sizeof *it);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
+    int32_t *fid = malloc(maxlen * sizeof *fid);
+    float *fval = malloc(maxlen * sizeof *fval);
     int rc = 0;
-    if (!lg || !it || !order) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for predictions");
+    if (!lg || !it || !order || !fid || !fval) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for predictions");
+    if (!rc && lx && lx->L != L)
+        rc = affect_fail(err, AFFECT_EARG, "lexical model has %d labels, the heads %d", lx->L, L);
     if (!rc) {
         for (size_t i = 0; i < n; i++) order[i] = i;
         g_len = s->len;
@@ -51,17 +58,21 @@ int pl_predict(pl_run *run, affect_trainer *tr, const pl_set *s, int batch_size,
                                         err);
         for (int i = 0; i < B && !rc; i++) {
             size_t r = rows[i];
+            if (probs && lx) affect_lexical_mix_row(lx, s->ids[r], (size_t)s->len[r], lg + (size_t)i * L, fid, fval);
             if (probs)
                 for (int l = 0; l < L; l++) {
                     double x = lg[(size_t)i * L + l];
                     probs[r * (size_t)L + l] = 1.0 / (1.0 + exp(-x));
                 }
+            if (intensity && lx) affect_lexical_mix_intensity(lx, s->ids[r], (size_t)s->len[r], it + i, fid, fval);
             if (intensity) intensity[r] = it[i];
         }
     }
     free(lg);
     free(it);
     free(order);
+    free(fid);
+    free(fval);
     return rc;
 }
 
@@ -241,7 +252,7 @@ static int evaluate(pl_run *run, affect_trainer *tr, const pl_stage *st, double 
     double *P = malloc((n ? n : 1) * (size_t)L * sizeof *P), *Y = malloc((n ? n : 1) * (size_t)L * sizeof *Y);
     int rc = 0;
     if (!P || !Y) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for the evaluation");
-    if (!rc && n) rc = pl_predict(run, tr, st->val, run->eval_batch, P, NULL, err);
+    if (!rc && n) rc = pl_predict(run, tr, NULL, st->val, run->eval_batch, P, NULL, err);
     if (!rc && n) {
         for (size_t i = 0; i < n * (size_t)L; i++) Y[i] = st->val->ds.labels[i] > 0.5f ? 1.0 : 0.0;
         eval_summary s;
@@ -258,7 +269,7 @@ static int evaluate(pl_run *run, affect_trainer *tr, const pl_stage *st, double 
         size_t m = st->int_dev->ds.n;
         double *I = malloc(m * sizeof *I);
         if (!I) return affect_fail(err, AFFECT_ENOMEM, "out of memory for the evaluation");
-        rc = pl_predict(run, tr, st->int_dev, run->eval_batch, NULL, I, err);
+        rc = pl_predict(run, tr, NULL, st->int_dev, run->eval_batch, NULL, I, err);
         if (!rc) *pearson = pl_pearson_groups(st->int_dev, I, NULL);
         free(I);
     }

@@ -82,6 +82,35 @@ static int write_params(const char *path, const affect_trainer *tr, affect_error
     return rc;
 }
 
+/* The deliverable's weights: the trainer's tensors, then the lexical model's when there is one
+ * (one file, so the browser fetches one blob). */
+static int write_export_params(const char *path, const affect_trainer *tr, const affect_lexical *lx,
+                               affect_error *err) {
+    if (!lx || lx->V <= 0) return write_params(path, tr, err);
+    size_t n = affect_trainer_num_tensors(tr);
+    affect_st_out *t = calloc(n + 8, sizeof *t);
+    if (!t) return affect_fail(err, AFFECT_ENOMEM, "export: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const affect_train_tensor *e = affect_trainer_tensor(tr, i);
+        t[i] = (affect_st_out){e->name, 0, e->ndim, {e->shape[0], e->shape[1]}, e->param};
+    }
+    t[n] = (affect_st_out){"lexical.idf", 0, 1, {lx->V, 0}, lx->idf};
+    t[n + 1] = (affect_st_out){"lexical.emotion.weight", 0, 2, {lx->L, lx->V}, lx->w};
+    t[n + 2] = (affect_st_out){"lexical.emotion.bias", 0, 1, {lx->L, 0}, lx->b};
+    t[n + 3] = (affect_st_out){"lexical.emotion.mix", 0, 1, {lx->L, 0}, lx->mix};
+    size_t k = n + 4;
+    if (lx->in.G > 0) {
+        t[k++] = (affect_st_out){"lexical.intensity.idf", 0, 1, {lx->V, 0}, lx->in.idf};
+        t[k++] = (affect_st_out){"lexical.intensity.weight", 0, 2, {lx->in.G, lx->V}, lx->in.w};
+        t[k++] = (affect_st_out){"lexical.intensity.bias", 0, 1, {lx->in.G, 0}, lx->in.b};
+        t[k++] = (affect_st_out){"lexical.intensity.mix", 0, 1, {lx->in.G, 0}, lx->in.mix};
+    }
+    static const char *const meta[] = {"format", "pt"};
+    int rc = affect_safetensors_save(path, t, k, meta, 1, err);
+    free(t);
+    return rc;
+}
+
 /* AdamW's state as torch keeps it per parameter: exp_avg, exp_avg_sq, and the step count
  * (here one I64 tensor in trainer order, which the fingerprint pins down). */
 static int write_optimizer(const char *path, const affect_trainer *tr, affect_error *err) {
@@ -505,7 +534,23 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
                                info->intensity_prefix ? ",\"emotion_prefix\":true" : "");
     else
         bad |= json_buf_printf(&b, "\"intensity\":{\"enabled\":false},");
-    bad |= json_buf_printf(&b, "\"max_length\":%d}\n", info->max_length);
+    bad |= json_buf_printf(&b, "\"max_length\":%d", info->max_length);
+    const affect_lexical *lx = info->lexical;
+    if (lx && lx->V > 0) {
+        bad |= json_buf_printf(&b, ",\"lexical\":{\"features\":\"%s\",\"vocab_size\":%d", AFFECT_LEXICAL_FEATURES,
+                               lx->V);
+        if (lx->in.G > 0) bad |= json_buf_printf(&b, ",\"intensity\":[");
+        for (int g = 0; g < lx->in.G; g++) {
+            bad |= json_buf_printf(&b, "%s{\"name\":", g ? "," : "");
+            bad |= json_buf_string(&b, lx->in.names[g], strlen(lx->in.names[g]));
+            bad |= json_buf_printf(&b, ",\"prefix\":[");
+            for (int k = lx->in.prefix_off[g]; k < lx->in.prefix_off[g + 1]; k++)
+                bad |= json_buf_printf(&b, "%s%d", k > lx->in.prefix_off[g] ? "," : "", lx->in.prefix[k]);
+            bad |= json_buf_printf(&b, "]}");
+        }
+        bad |= json_buf_printf(&b, "%s}", lx->in.G > 0 ? "]" : "");
+    }
+    bad |= json_buf_printf(&b, "}\n");
     int rc = bad ? affect_fail(err, AFFECT_ENOMEM, "export: out of memory")
                  : affect_file_write_new(path, b.data, b.len, err);
     json_buf_free(&b);
@@ -519,6 +564,9 @@ int affect_model_export(const char *dir, const affect_trainer *tr, const char *t
     if (info->num_labels != affect_trainer_num_labels(tr) || !info->label_names)
         return affect_fail(err, AFFECT_EARG, "export: %d label names for a model with %d labels",
                            info->num_labels, affect_trainer_num_labels(tr));
+    if (info->lexical && info->lexical->V > 0 && info->lexical->L != info->num_labels)
+        return affect_fail(err, AFFECT_EARG, "export: lexical model has %d labels, the heads %d", info->lexical->L,
+                           info->num_labels);
     for (int i = 0; i < info->num_labels; i++)
         if (!info->label_names[i] || !info->label_names[i][0])
             return affect_fail(err, AFFECT_EARG, "export: label name %d is empty", i);
@@ -529,7 +577,7 @@ int affect_model_export(const char *dir, const affect_trainer *tr, const char *t
     if (rc) return rc;
     if (!(rc = join(path, sizeof path, staged, "config.json", err))) rc = write_config(path, tr, err);
     if (!rc && !(rc = join(path, sizeof path, staged, "model.safetensors", err)))
-        rc = write_params(path, tr, err);
+        rc = write_export_params(path, tr, info->lexical, err);
     if (!rc) rc = export_tokenizer(tokenizer_dir, staged, err);
     if (!rc && !(rc = join(path, sizeof path, staged, "affect_heads.json", err)))
         rc = write_heads_json(path, info, err);

@@ -27,6 +27,7 @@
 #ifndef AFFECT_TRAIN_CHECKPOINT_H
 #define AFFECT_TRAIN_CHECKPOINT_H
 #include "affect.h"
+#include "model/lexical.h"
 #include "train/train_step.h"
 
 /* Saves the trainer's parameters, AdamW state and step into `dir` (created or replaced
@@ -53,6 +54,7 @@ typedef struct affect_export_info {
     float intensity_median;         /* the training median (the intensity bias init) */
     int intensity_prefix;           /* 1: intensity rows were read as "<emotion>: <text>" */
     int pool;                       /* AFFECT_POOL_MEAN (0, the default) or AFFECT_POOL_CLS */
+    const affect_lexical *lexical;  /* the lexical model mixed into the emotion logits, or NULL */
 } affect_export_info;
 
 /* Writes the deliverable model folder `dir` (atomically, like a checkpoint): config.json,
@@ -61,7 +63,8 @@ typedef struct affect_export_info {
  * files with tokenizer_config.json / special_tokens_map.json when present), and
  * affect_heads.json ({"format":"affect-heads-1","label_names":[...],"pool":"mean"|"cls",
  * "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m[,"emotion_prefix":true]},
- * "max_length":N}).
+ * "max_length":N[,"lexical":{"features":"tfidf-sublinear-l2","vocab_size":V}]}; with a
+ * lexical model, model.safetensors also holds its lexical.* tensors (src/core/model/lexical.h)).
  * `tokenizer_dir` may also be a path to a tokenizer.json file. */
 int affect_model_export(const char *dir, const affect_trainer *tr, const char *tokenizer_dir,
                         const affect_export_info *info, affect_error *err);

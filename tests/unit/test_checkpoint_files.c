@@ -225,7 +225,7 @@ static void test_heads_infer_matches_training(void) {
     CHECK(affect_heads_load_weights(&h, &ts, H, "t", &err) == 0, "%s", err.msg);
     float pooled[B * H], probs[B * L], inten[B];
     for (int i = 0; i < B * H; i++) pooled[i] = sinf((float)i);
-    CHECK(affect_heads_infer(&h, pooled, B, probs, inten, &err) == 0, "%s", err.msg);
+    CHECK(affect_heads_infer(&h, pooled, NULL, B, probs, inten, &err) == 0, "%s", err.msg);
     affect_heads_acts acts = {0};
     affect_heads_acts_alloc(&acts, B, H, L, &err);
     affect_heads_forward(&p, &acts, pooled, B, H, L);

@@ -19,6 +19,7 @@ void affect_heads_model_free(affect_heads_model *h) {
     free(h->label_names);
     free(h->arena);
     free(h->scratch);
+    affect_lexical_free(&h->lex);
     memset(h, 0, sizeof *h);
 }
 
@@ -34,6 +35,60 @@ static int get_num(const json_value *obj, const char *key, double dflt, double *
         return affect_fail(err, AFFECT_EFORMAT, "%s: \"%s\" must be a number", source, key);
     *out = v->number;
     return AFFECT_OK;
+}
+
+/* The lexical model's sizes and intensity groups (affect_heads.json "lexical"), so its
+ * tensors can be loaded against known shapes. */
+static int lexical_meta(affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
+    int rc = affect_lexical_init(&h->lex, h->lexical_vocab, h->L, err);
+    const json_value *in = json_get(lex, "intensity");
+    if (rc || !in) return rc;
+    if (in->type != JSON_ARRAY || in->len < 1 || in->len > AFFECT_LEXICAL_MAX_GROUPS)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity must be a list of 1..%d models", source,
+                           AFFECT_LEXICAL_MAX_GROUPS);
+    int G = (int)in->len;
+    const char **names = calloc((size_t)G, sizeof *names);
+    int32_t **prefix = calloc((size_t)G, sizeof *prefix);
+    int *plen = calloc((size_t)G, sizeof *plen);
+    if (!names || !prefix || !plen) rc = affect_fail(err, AFFECT_ENOMEM, "%s: out of memory", source);
+    for (int g = 0; g < G && !rc; g++) {
+        const json_value *m = &in->items[g];
+        const json_value *nm = m->type == JSON_OBJECT ? json_get(m, "name") : NULL;
+        const json_value *px = m->type == JSON_OBJECT ? json_get(m, "prefix") : NULL;
+        if (!nm || nm->type != JSON_STRING || strlen(nm->str) != nm->len || !px || px->type != JSON_ARRAY ||
+            px->len > AFFECT_LEXICAL_MAX_PREFIX) {
+            rc = affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity[%d] must be {\"name\": string, \"prefix\": "
+                             "[at most %d ids]}", source, g, AFFECT_LEXICAL_MAX_PREFIX);
+            break;
+        }
+        names[g] = nm->str;
+        plen[g] = (int)px->len;
+        prefix[g] = malloc((px->len ? px->len : 1) * sizeof **prefix);
+        if (!prefix[g]) {
+            rc = affect_fail(err, AFFECT_ENOMEM, "%s: out of memory", source);
+            break;
+        }
+        for (size_t k = 0; k < px->len && !rc; k++) {
+            if (!json_is_int(&px->items[k], 0, h->lexical_vocab - 1))
+                rc = affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity[%d].prefix[%zu] must be an id in 0..%d",
+                                 source, g, k, h->lexical_vocab - 1);
+            else
+                prefix[g][k] = (int32_t)px->items[k].number;
+        }
+    }
+    if (!rc) {
+        rc = affect_lexical_init_intensity(&h->lex, G, names, (const int32_t *const *)prefix, plen, err);
+        if (rc && err) {
+            char inner[sizeof err->msg];
+            memcpy(inner, err->msg, sizeof inner);
+            affect_fail(err, rc, "%s: %.440s", source, inner);
+        }
+    }
+    for (int g = 0; prefix && g < G; g++) free(prefix[g]);
+    free(prefix);
+    free(names);
+    free(plen);
+    return rc;
 }
 
 /* The metadata is checked as strictly as weights are: a heads file from another tool or a
@@ -57,6 +112,7 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
     const char *pool = json_get_string(root, "pool", "mean");
     const json_value *inten = json_get(root, "intensity");
     const json_value *maxlen = json_get(root, "max_length");
+    const json_value *lex = json_get(root, "lexical");
     double median = 0, tmin = 0, tmax = 1;
     if (root->type != JSON_OBJECT) {
         rc = affect_fail(err, AFFECT_EFORMAT, "%s: not a JSON object", source);
@@ -74,6 +130,19 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
         rc = affect_fail(err, AFFECT_EFORMAT, "%s: \"max_length\" must be a non-negative integer", source);
     } else if (inten && inten->type != JSON_OBJECT) {
         rc = affect_fail(err, AFFECT_EFORMAT, "%s: \"intensity\" must be an object", source);
+    }
+    if (!rc && lex) {
+        const char *feat = lex->type == JSON_OBJECT ? json_get_string(lex, "features", NULL) : NULL;
+        const json_value *vs = lex->type == JSON_OBJECT ? json_get(lex, "vocab_size") : NULL;
+        if (lex->type != JSON_OBJECT)
+            rc = affect_fail(err, AFFECT_EFORMAT, "%s: \"lexical\" must be an object", source);
+        else if (!feat || strcmp(feat, AFFECT_LEXICAL_FEATURES))
+            rc = affect_fail(err, AFFECT_EUNSUPPORTED, "%s: lexical.features is \"%.40s\", expected \"%s\"", source,
+                             feat ? feat : "(missing)", AFFECT_LEXICAL_FEATURES);
+        else if (!vs || !json_is_int(vs, 1, 1 << 24))
+            rc = affect_fail(err, AFFECT_EFORMAT, "%s: lexical.vocab_size must be an integer in 1..%d", source, 1 << 24);
+        else
+            h->lexical_vocab = (int)vs->number;
     }
     if (!rc && inten) {
         const json_value *en = json_get(inten, "enabled");
@@ -112,6 +181,7 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
         }
         memcpy(h->label_names[i], v->str, v->len + 1);
     }
+    if (!rc && h->lexical_vocab > 0) rc = lexical_meta(h, lex, source, err);
     json_free(doc);
     if (rc) affect_heads_model_free(h);
     return rc;
@@ -172,6 +242,7 @@ int affect_heads_load_weights(affect_heads_model *h, const affect_tensor_set *ts
     h->H = H;
     h->emo1w = ptr[0]; h->emo1b = ptr[1]; h->emo2w = ptr[2]; h->emo2b = ptr[3];
     h->int1w = ptr[4]; h->int1b = ptr[5]; h->int2w = ptr[6]; h->int2b = ptr[7];
+    if (h->lexical_vocab > 0) return affect_lexical_load(&h->lex, ts, source, err);
     return AFFECT_OK;
 }
 
@@ -181,11 +252,37 @@ static float sigmoid(float x) {
     return d >= 0 ? (float)(1.0 / (1.0 + exp(-d))) : (float)(exp(d) / (1.0 + exp(d)));
 }
 
+/* The lexical model over each row of the batch: mixed into logits (B,L) or intensity (B),
+ * whichever is given. */
+static int lexical_rows(const affect_heads_model *h, const affect_batch *batch, float *logits, float *intensity,
+                        affect_error *err) {
+    size_t T = (size_t)batch->T, L = (size_t)h->L;
+    int32_t *fid = malloc(T * sizeof *fid);
+    float *fval = malloc(T * sizeof *fval);
+    if (!fid || !fval) {
+        free(fid);
+        free(fval);
+        return affect_fail(err, AFFECT_ENOMEM, "heads: out of memory for the lexical features");
+    }
+    for (size_t i = 0; i < (size_t)batch->B; i++) {
+        size_t n = batch->lens[i] < 0 ? 0 : (size_t)batch->lens[i];
+        if (n > T) n = T;
+        if (logits) affect_lexical_mix_row(&h->lex, batch->ids + i * T, n, logits + i * L, fid, fval);
+        if (intensity) affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, intensity + i, fid, fval);
+    }
+    free(fid);
+    free(fval);
+    return AFFECT_OK;
+}
+
 /* Same operation order as affect_heads_forward (src/train/heads.c). */
-int affect_heads_infer(affect_heads_model *h, const float *pooled, int B, float *probs,
-                       float *intensity, affect_error *err) {
+int affect_heads_infer(affect_heads_model *h, const float *pooled, const affect_batch *batch, int B,
+                       float *probs, float *intensity, affect_error *err) {
     if (!h || !h->arena || !pooled || B <= 0)
         return affect_fail(err, AFFECT_EARG, "heads: no weights or empty batch");
+    int lexical = (probs && h->lex.V > 0) || (intensity && h->lex.in.G > 0);
+    if (lexical && (!batch || batch->B != B || batch->T <= 0 || !batch->ids || !batch->lens))
+        return affect_fail(err, AFFECT_EARG, "heads: the lexical model needs the batch's token ids");
     size_t b = (size_t)B, H = (size_t)h->H, L = (size_t)h->L;
     if (b > SIZE_MAX / 4 / (2 * H + L + 1))
         return affect_fail(err, AFFECT_ENOMEM, "heads: batch of %d rows is too large", B);
@@ -198,10 +295,12 @@ int affect_heads_infer(affect_heads_model *h, const float *pooled, int B, float 
         h->scratch_cap = need;
     }
     float *pre = h->scratch, *hid = pre + b * H, *logits = hid + b * H, *out1 = logits + b * L;
+    int rc;
     if (probs) {
         linear_forward(pre, pooled, h->emo1w, h->emo1b, NULL, B, h->H, h->H);
         gelu_forward(hid, pre, b * H);
         linear_forward(logits, hid, h->emo2w, h->emo2b, NULL, B, h->H, h->L);
+        if (lexical && h->lex.V > 0 && (rc = lexical_rows(h, batch, logits, NULL, err))) return rc;
         for (size_t i = 0; i < b * L; i++) probs[i] = sigmoid(logits[i]);
     }
     if (intensity) {
@@ -209,6 +308,7 @@ int affect_heads_infer(affect_heads_model *h, const float *pooled, int B, float 
         gelu_forward(hid, pre, b * H);
         linear_forward(out1, hid, h->int2w, h->int2b, NULL, B, h->H, 1);
         memcpy(intensity, out1, b * sizeof *intensity);
+        if (h->lex.in.G > 0 && (rc = lexical_rows(h, batch, NULL, intensity, err))) return rc;
     }
     return AFFECT_OK;
 }

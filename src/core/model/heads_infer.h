@@ -14,12 +14,14 @@
  *   {"format":"affect-heads-1","label_names":[...],"pool":"mean"|"cls",
  *    "intensity":{"enabled":true,"target_min":0,"target_max":1,"median":m,
  *                 "emotion_prefix":true (optional: trained on "<emotion>: <text>" inputs)},
- *    "max_length":N}
+ *    "max_length":N,
+ *    "lexical":{"features":"tfidf-sublinear-l2","vocab_size":V} (optional: see lexical.h)}
  */
 #ifndef AFFECT_CORE_HEADS_INFER_H
 #define AFFECT_CORE_HEADS_INFER_H
 #include <stddef.h>
 #include "affect.h"
+#include "lexical.h"
 #include "tensors.h"
 
 typedef struct affect_heads_model {
@@ -33,6 +35,8 @@ typedef struct affect_heads_model {
     float *arena;          /* every head weight, owned */
     const float *emo1w, *emo1b, *emo2w, *emo2b; /* (H,H) (H) (L,H) (L) */
     const float *int1w, *int1b, *int2w, *int2b; /* (H,H) (H) (1,H) (1) */
+    affect_lexical lex;    /* lexical model mixed into the emotion logits; lex.V == 0: none */
+    int lexical_vocab;     /* affect_heads.json lexical.vocab_size, 0 = no lexical model */
     float *scratch;        /* (B,H) x2 + (B,L), grown on demand */
     size_t scratch_cap;
 } affect_heads_model;
@@ -47,9 +51,11 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
 int affect_heads_load_weights(affect_heads_model *h, const affect_tensor_set *ts, int H,
                               const char *source, affect_error *err);
 
-/* pooled (B,H) -> probs (B,L) (may be NULL) and intensity (B) (may be NULL). */
-int affect_heads_infer(affect_heads_model *h, const float *pooled, int B, float *probs,
-                       float *intensity, affect_error *err);
+/* pooled (B,H) -> probs (B,L) (may be NULL) and intensity (B) (may be NULL). The batch the
+ * pooled rows came from feeds the lexical model when there is one (it may be NULL only when
+ * there is none). */
+int affect_heads_infer(affect_heads_model *h, const float *pooled, const affect_batch *batch, int B,
+                       float *probs, float *intensity, affect_error *err);
 
 void affect_heads_model_free(affect_heads_model *h);
 

@@ -196,7 +196,7 @@ int affect_model_predict(affect_model *m, const affect_batch *batch, float *prob
     float *pooled = malloc(B * H * sizeof *pooled);
     if (!pooled) return affect_fail(err, AFFECT_ENOMEM, "predict: out of memory for %d rows", batch->B);
     int rc = affect_model_embed(m, batch, m->heads->pool, NULL, pooled, err);
-    if (!rc) rc = affect_heads_infer(m->heads, pooled, batch->B, probs, intensity, err);
+    if (!rc) rc = affect_heads_infer(m->heads, pooled, batch, batch->B, probs, intensity, err);
     free(pooled);
     return rc;
 }

@@ -1,0 +1,221 @@
+/* The lexical model at inference time: see lexical.h. */
+#include "lexical.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+int affect_lexical_init(affect_lexical *lx, int V, int L, affect_error *err) {
+    memset(lx, 0, sizeof *lx);
+    if (V <= 0 || L <= 0 || (size_t)V > SIZE_MAX / sizeof(float) / ((size_t)L + 2) - 1)
+        return affect_fail(err, AFFECT_EARG, "lexical model: bad sizes (V=%d, L=%d)", V, L);
+    size_t v = (size_t)V, l = (size_t)L;
+    float *a = calloc(v + l * v + 2 * l, sizeof *a);
+    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for %d x %d weights", L, V);
+    lx->V = V;
+    lx->L = L;
+    lx->arena = a;
+    lx->idf = a;
+    lx->w = a + v;
+    lx->b = lx->w + l * v;
+    lx->mix = lx->b + l;
+    return AFFECT_OK;
+}
+
+int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *names,
+                                  const int32_t *const *prefix, const int *prefix_len, affect_error *err) {
+    if (lx->V <= 0 || lx->in.G != 0 || G < 1 || G > AFFECT_LEXICAL_MAX_GROUPS || !names || !prefix_len)
+        return affect_fail(err, AFFECT_EARG, "lexical intensity: bad sizes (G=%d)", G);
+    if (prefix_len[0] != 0)
+        return affect_fail(err, AFFECT_EFORMAT, "lexical intensity: model 0 (plain text) must have no prefix");
+    size_t total = 0;
+    for (int g = 1; g < G; g++) {
+        if (prefix_len[g] < 1 || prefix_len[g] > AFFECT_LEXICAL_MAX_PREFIX || !prefix || !prefix[g])
+            return affect_fail(err, AFFECT_EFORMAT, "lexical intensity: model %d needs 1..%d prefix ids", g,
+                               AFFECT_LEXICAL_MAX_PREFIX);
+        for (int k = 0; k < prefix_len[g]; k++)
+            if (prefix[g][k] < 0 || prefix[g][k] >= lx->V)
+                return affect_fail(err, AFFECT_EFORMAT, "lexical intensity: model %d prefix id %d outside 0..%d", g,
+                                   prefix[g][k], lx->V - 1);
+        for (int h = 1; h < g; h++)
+            if (prefix_len[h] == prefix_len[g] && !memcmp(prefix[h], prefix[g], (size_t)prefix_len[g] * sizeof(int32_t)))
+                return affect_fail(err, AFFECT_EFORMAT, "lexical intensity: models %d and %d have the same prefix", h, g);
+        total += (size_t)prefix_len[g];
+    }
+    size_t v = (size_t)lx->V, gg = (size_t)G;
+    if (v > SIZE_MAX / sizeof(float) / (gg + 1) - 2 * gg)
+        return affect_fail(err, AFFECT_EARG, "lexical intensity: bad sizes (G=%d)", G);
+    lx->in.arena = calloc(v + gg * v + 2 * gg, sizeof(float));
+    lx->in.prefix = malloc((total ? total : 1) * sizeof(int32_t));
+    lx->in.prefix_off = malloc((gg + 1) * sizeof(int));
+    lx->in.names = calloc(gg, sizeof(char *));
+    int rc = 0;
+    if (!lx->in.arena || !lx->in.prefix || !lx->in.prefix_off || !lx->in.names)
+        rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory");
+    lx->in.G = G; /* set before any early exit so free() releases the names */
+    size_t at = 0;
+    for (int g = 0; g < G && !rc; g++) {
+        const char *nm = names[g] ? names[g] : "";
+        size_t nl = strlen(nm);
+        if (!(lx->in.names[g] = malloc(nl + 1))) {
+            rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory");
+            break;
+        }
+        memcpy(lx->in.names[g], nm, nl + 1);
+        lx->in.prefix_off[g] = (int)at;
+        if (g > 0) memcpy(lx->in.prefix + at, prefix[g], (size_t)prefix_len[g] * sizeof(int32_t));
+        at += g > 0 ? (size_t)prefix_len[g] : 0;
+    }
+    if (rc) {
+        for (int g = 0; lx->in.names && g < G; g++) free(lx->in.names[g]);
+        free(lx->in.names);
+        free(lx->in.arena);
+        free(lx->in.prefix);
+        free(lx->in.prefix_off);
+        memset(&lx->in, 0, sizeof lx->in);
+        return rc;
+    }
+    lx->in.prefix_off[G] = (int)at;
+    lx->in.idf = lx->in.arena;
+    lx->in.w = lx->in.idf + v;
+    lx->in.b = lx->in.w + gg * v;
+    lx->in.mix = lx->in.b + gg;
+    return AFFECT_OK;
+}
+
+void affect_lexical_free(affect_lexical *lx) {
+    if (!lx) return;
+    free(lx->arena);
+    for (int g = 0; lx->in.names && g < lx->in.G; g++) free(lx->in.names[g]);
+    free(lx->in.names);
+    free(lx->in.arena);
+    free(lx->in.prefix);
+    free(lx->in.prefix_off);
+    memset(lx, 0, sizeof *lx);
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorting a copy turns the ids into runs, so counting needs no V-sized table: the browser
+ * scores one entry without touching more memory than the entry's own length. */
+size_t affect_lexical_features(const float *idf, int V, const int32_t *ids, size_t n, int32_t *fid,
+                               float *fval) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= 0 && ids[i] < V && idf[ids[i]] > 0.0f) fid[k++] = ids[i];
+    if (k == 0) return 0;
+    qsort(fid, k, sizeof *fid, cmp_i32);
+    size_t u = 0;
+    double norm2 = 0;
+    for (size_t i = 0; i < k;) {
+        size_t j = i;
+        while (j < k && fid[j] == fid[i]) j++;
+        double x = (1.0 + log((double)(j - i))) * (double)idf[fid[i]];
+        fid[u] = fid[i];
+        fval[u] = (float)x;
+        norm2 += x * x;
+        u++;
+        i = j;
+    }
+    double inv = 1.0 / sqrt(norm2);
+    for (size_t i = 0; i < u; i++) fval[i] = (float)((double)fval[i] * inv);
+    return u;
+}
+
+void affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t n, float *logits,
+                            int32_t *fid, float *fval) {
+    if (!lx || lx->V <= 0) return;
+    size_t k = affect_lexical_features(lx->idf, lx->V, ids, n, fid, fval);
+    for (int l = 0; l < lx->L; l++) {
+        double a = lx->mix[l];
+        if (a == 0.0) continue;
+        const float *w = lx->w + (size_t)l * (size_t)lx->V;
+        double z = lx->b[l];
+        for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
+        logits[l] = (float)((1.0 - a) * (double)logits[l] + a * z);
+    }
+}
+
+int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids, size_t n) {
+    for (int g = 1; g < lx->in.G; g++) {
+        size_t k = (size_t)(lx->in.prefix_off[g + 1] - lx->in.prefix_off[g]);
+        if (n >= k + 1 && !memcmp(ids + 1, lx->in.prefix + lx->in.prefix_off[g], k * sizeof *ids)) return g;
+    }
+    return 0;
+}
+
+void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
+                                  int32_t *fid, float *fval) {
+    if (!lx || lx->V <= 0 || lx->in.G <= 0) return;
+    int g = affect_lexical_intensity_model(lx, ids, n);
+    double a = lx->in.mix[g];
+    if (a == 0.0) return;
+    size_t k = affect_lexical_features(lx->in.idf, lx->V, ids, n, fid, fval);
+    const float *w = lx->in.w + (size_t)g * (size_t)lx->V;
+    double z = lx->in.b[g];
+    for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
+    *intensity = (float)((1.0 - a) * (double)*intensity + a * z);
+}
+
+/* One float tensor of an exact shape into dst, with the file and tensor named in errors. */
+static int load_tensor(const affect_tensor_set *ts, const char *name, int ndim, int64_t d0, int64_t d1, float *dst,
+                       const char *source, affect_error *err) {
+    const affect_tensor *t = affect_tensor_set_find(ts, name);
+    int64_t want[2] = {d0, d1};
+    char ws[64], gs[64];
+    affect_shape_str(want, ndim, ws, sizeof ws);
+    if (!t)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: missing tensor '%s' (expected %s; affect_heads.json declares a "
+                           "lexical model)", source, name, ws);
+    int same = t->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++) same = t->shape[d] == want[d];
+    if (!same)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: tensor '%s' has shape %s, expected %s", source, name,
+                           affect_shape_str(t->shape, t->ndim, gs, sizeof gs), ws);
+    if (t->dtype != AFFECT_DT_F32 && t->dtype != AFFECT_DT_F16 && t->dtype != AFFECT_DT_BF16 && t->dtype != AFFECT_DT_F64)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: tensor '%s' has dtype %s, expected a float type", source, name,
+                           affect_dtype_name(t->dtype));
+    return affect_tensor_to_f32(t, dst, err);
+}
+
+/* idf >= 0 and finite, weights and biases finite, mix within [0,1]: a model that passes
+ * cannot turn a text into NaN. */
+static int check_part(const float *idf, const float *w, const float *b, const float *mix, int V, int K,
+                      const char *idf_name, const char *part, const char *source, affect_error *err) {
+    for (int v = 0; v < V; v++)
+        if (!isfinite(idf[v]) || idf[v] < 0.0f)
+            return affect_fail(err, AFFECT_EFORMAT, "%s: %s[%d] is %g, expected a finite value >= 0", source, idf_name, v,
+                               (double)idf[v]);
+    for (size_t i = 0; i < (size_t)K * (size_t)V; i++)
+        if (!isfinite(w[i]))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%sweight has a non-finite value", source, part);
+    for (int k = 0; k < K; k++)
+        if (!isfinite(b[k]) || !(mix[k] >= 0.0f && mix[k] <= 1.0f))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%sbias[%d] must be finite and lexical.%smix[%d] "
+                               "within [0, 1]", source, part, k, part, k);
+    return AFFECT_OK;
+}
+
+/* Strict like the heads: a lexical block from another tool must not be half-understood. */
+int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const char *source, affect_error *err) {
+    if (!lx || lx->V <= 0) return affect_fail(err, AFFECT_EARG, "lexical model: not initialised");
+    int V = lx->V, L = lx->L, G = lx->in.G;
+    int rc = load_tensor(ts, "lexical.idf", 1, V, 0, lx->idf, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.emotion.weight", 2, L, V, lx->w, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.emotion.bias", 1, L, 0, lx->b, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.emotion.mix", 1, L, 0, lx->mix, source, err);
+    if (!rc) rc = check_part(lx->idf, lx->w, lx->b, lx->mix, V, L, "lexical.idf", "emotion.", source, err);
+    if (rc || G == 0) return rc;
+    rc = load_tensor(ts, "lexical.intensity.idf", 1, V, 0, lx->in.idf, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.intensity.weight", 2, G, V, lx->in.w, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.intensity.bias", 1, G, 0, lx->in.b, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.intensity.mix", 1, G, 0, lx->in.mix, source, err);
+    if (!rc) rc = check_part(lx->in.idf, lx->in.w, lx->in.b, lx->in.mix, V, G, "lexical.intensity.idf", "intensity.", source, err);
+    return rc;
+}

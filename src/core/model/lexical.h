@@ -1,0 +1,95 @@
+/*
+ * The lexical model: per-label logistic regressions over a bag of token ids, mixed into the
+ * emotion head's logits.
+ *
+ * Why: a small encoder trained from scratch on ~900 journal entries misses lexical evidence
+ * for rare labels (a label with a dozen positives) that a linear model over word counts
+ * catches; averaging the two in logit space beats either alone (see docs/train.md). The
+ * features are the tokenizer's own ids, so the browser build needs nothing beyond the
+ * tokenizer it already has, and the model is a few hundred kilobytes.
+ *
+ * Features of one text (ids as the tokenizer gives them, special tokens included):
+ *   x[v] = (1 + ln count(v)) * idf[v] for every id v with idf[v] > 0, then x /= ||x||_2
+ * (scikit-learn's TfidfVectorizer(sublinear_tf=True, norm="l2"); idf[v] = 0 marks an id the
+ * model ignores: special tokens and ids never seen in training).
+ * Logits: lex[l] = w[l]·x + b[l]; the final logit of label l is
+ *   (1 - mix[l]) * head_logit[l] + mix[l] * lex[l]
+ * (mix[l] = 0 leaves the head alone, e.g. for a label without training positives).
+ *
+ * Intensity (optional): G ridge regressions on their own tf-idf features (own idf), model 0
+ * for plain text and model g >= 1 for texts that start with group g's prefix ids right after
+ * the first (special) token, e.g. "anger: <tweet>" for an intensity head trained on
+ * emotion-prefixed EmoInt rows; the final intensity is (1 - mix[g]) * head + mix[g] * ridge_g.
+ *
+ * Weights in model.safetensors: lexical.idf (V), lexical.emotion.weight (L,V),
+ * lexical.emotion.bias (L), lexical.emotion.mix (L), and with intensity models
+ * lexical.intensity.idf (V), lexical.intensity.weight (G,V), lexical.intensity.bias (G),
+ * lexical.intensity.mix (G); affect_heads.json says
+ * "lexical":{"features":"tfidf-sublinear-l2","vocab_size":V
+ *            [,"intensity":[{"name":"","prefix":[]},{"name":"anger","prefix":[ids]},...]]}.
+ */
+#ifndef AFFECT_CORE_LEXICAL_H
+#define AFFECT_CORE_LEXICAL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "affect.h"
+#include "tensors.h"
+
+#define AFFECT_LEXICAL_FEATURES "tfidf-sublinear-l2"
+
+#define AFFECT_LEXICAL_MAX_GROUPS 1024
+#define AFFECT_LEXICAL_MAX_PREFIX 64
+
+typedef struct affect_lexical {
+    int V, L;            /* vocabulary size, labels; V == 0: no lexical model */
+    float *arena;        /* owned: idf, w, b, mix */
+    float *idf;          /* (V) */
+    float *w;            /* (L,V) */
+    float *b;            /* (L) */
+    float *mix;          /* (L) */
+    struct {
+        int G;           /* intensity models; 0 = none */
+        float *arena;    /* owned: idf, w, b, mix */
+        float *idf;      /* (V) */
+        float *w;        /* (G,V) */
+        float *b, *mix;  /* (G) */
+        int32_t *prefix; /* owned: the prefix ids of every model, concatenated */
+        int *prefix_off; /* owned (G+1): model g's prefix is prefix[prefix_off[g] .. prefix_off[g+1]) */
+        char **names;    /* owned (G): the group each model rates ("" for model 0) */
+    } in;
+} affect_lexical;
+
+/* Allocates a zeroed model for V ids and L labels. */
+int affect_lexical_init(affect_lexical *lx, int V, int L, affect_error *err);
+/* Adds G zeroed intensity models to an initialised lx: names[g] and prefix[g][0..prefix_len[g])
+ * (model 0 must have an empty prefix; the others non-empty, distinct, ids within 0..V-1). */
+int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *names,
+                                  const int32_t *const *prefix, const int *prefix_len, affect_error *err);
+void affect_lexical_free(affect_lexical *lx);
+
+/* The sparse feature vector of one text's ids[0..n): the distinct kept ids in ascending
+ * order into fid and their l2-normalised weights into fval (both with room for n entries);
+ * returns how many. Out-of-range ids and ids with idf 0 are dropped; a text with no kept id
+ * has no features (its lexical logits are the biases). */
+size_t affect_lexical_features(const float *idf, int V, const int32_t *ids, size_t n, int32_t *fid,
+                               float *fval);
+
+/* Mixes the lexical logits of one text into logits[0..L) in place (see above). fid/fval are
+ * scratch with room for n entries. */
+void affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t n, float *logits,
+                            int32_t *fid, float *fval);
+
+/* Which intensity model reads a text: the g >= 1 whose prefix follows ids[0], else 0. */
+int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids, size_t n);
+
+/* Mixes the ridge prediction of the text's intensity model into *intensity (no-op without
+ * intensity models). fid/fval as above. */
+void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
+                                  int32_t *fid, float *fval);
+
+/* Fills an initialised lx (sizes, intensity groups) from a weights file's lexical.* tensors
+ * (each present, a float type, of the exact shape; idf finite and >= 0, weights finite, mix
+ * within [0,1]). */
+int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const char *source, affect_error *err);
+
+#endif

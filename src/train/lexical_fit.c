@@ -1,0 +1,372 @@
+/* Fitting the lexical model: see lexical_fit.h. */
+#include "train/lexical_fit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+#define LBFGS_M 10
+
+/* The fitted rows as a sparse matrix over the kept ids, renumbered to columns 0..d-1 so the
+ * solver works on the few thousand ids the rows use rather than the whole vocabulary. */
+typedef struct csr {
+    size_t m, d;        /* rows, columns */
+    size_t *start;      /* (m+1) */
+    int32_t *col;       /* (nnz) */
+    double *val;        /* (nnz) */
+    size_t *row;        /* (m) index of the row in the caller's arrays */
+} csr;
+
+static void csr_free(csr *x) {
+    free(x->start);
+    free(x->col);
+    free(x->val);
+    free(x->row);
+    memset(x, 0, sizeof *x);
+}
+
+/* ln(1 + e^u) without overflow. */
+static double softplus(double u) { return (u > 0 ? u : 0) + log1p(exp(-fabs(u))); }
+
+/* One regression: minimise C * sum_i s_i loss_i + |w|^2 / 2, z = Xw + b, over the rows
+ * with s_i > 0; loss_i = softplus(-t_i z_i) (logistic, t in {-1,+1}) or (z_i - t_i)^2 / 2
+ * (squared: ridge regression with alpha = 1/C). */
+typedef struct problem {
+    const csr *x;
+    const double *s, *t; /* (m) row weights (0 = not in this problem), targets */
+    double c;
+    int squared;
+} problem;
+
+/* Objective and gradient at theta = (w[0..d), b). */
+static double objective(const problem *p, const double *theta, double *g) {
+    const csr *x = p->x;
+    size_t d = x->d;
+    double f = 0, gb = 0;
+    memset(g, 0, (d + 1) * sizeof *g);
+    for (size_t i = 0; i < x->m; i++) {
+        if (p->s[i] == 0) continue;
+        double z = theta[d], dz;
+        for (size_t k = x->start[i]; k < x->start[i + 1]; k++) z += theta[x->col[k]] * x->val[k];
+        if (p->squared) {
+            double r = z - p->t[i];
+            f += p->s[i] * 0.5 * r * r;
+            dz = p->c * p->s[i] * r;
+        } else {
+            double u = -p->t[i] * z;
+            f += p->s[i] * softplus(u);
+            /* d/dz softplus(-t z) = -t * sigmoid(-t z) */
+            double sg = u >= 0 ? 1.0 / (1.0 + exp(-u)) : exp(u) / (1.0 + exp(u));
+            dz = p->c * p->s[i] * -p->t[i] * sg;
+        }
+        for (size_t k = x->start[i]; k < x->start[i + 1]; k++) g[x->col[k]] += dz * x->val[k];
+        gb += dz;
+    }
+    f *= p->c;
+    for (size_t j = 0; j < d; j++) {
+        f += 0.5 * theta[j] * theta[j];
+        g[j] += theta[j];
+    }
+    g[d] = gb;
+    return f;
+}
+
+static double max_abs(const double *v, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(v[i]) > m) m = fabs(v[i]);
+    return m;
+}
+
+static double dot(const double *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* L-BFGS (Nocedal & Wright, Algorithm 7.4) with a backtracking Armijo line search. The
+ * problem is smooth and strictly convex in w, so this converges to the one optimum; the
+ * iteration count only decides how close. work holds (2*LBFGS_M + 4) * n doubles. */
+static void lbfgs(const problem *p, double *theta, size_t n, int max_iter, double tol, double *work) {
+    double *g = work, *gn = g + n, *dir = gn + n, *tn = dir + n;
+    double *S = tn + n, *Y = S + LBFGS_M * n;
+    double rho[LBFGS_M], alpha[LBFGS_M];
+    int head = 0, len = 0, stall = 0;
+    double f = objective(p, theta, g);
+    double g0 = max_abs(g, n), stop = tol * (g0 > 1 ? g0 : 1);
+    for (int it = 0; it < max_iter && max_abs(g, n) > stop; it++) {
+        /* two-loop recursion: dir = -H g */
+        for (size_t j = 0; j < n; j++) dir[j] = -g[j];
+        for (int k = 0; k < len; k++) {
+            int i = (head - 1 - k + LBFGS_M) % LBFGS_M;
+            alpha[i] = rho[i] * dot(S + (size_t)i * n, dir, n);
+            for (size_t j = 0; j < n; j++) dir[j] -= alpha[i] * Y[(size_t)i * n + j];
+        }
+        double gamma = 1.0;
+        if (len > 0) {
+            int i = (head - 1 + LBFGS_M) % LBFGS_M;
+            gamma = dot(S + (size_t)i * n, Y + (size_t)i * n, n) / dot(Y + (size_t)i * n, Y + (size_t)i * n, n);
+        } else {
+            double gn2 = sqrt(dot(g, g, n));
+            gamma = gn2 > 1 ? 1.0 / gn2 : 1.0;
+        }
+        for (size_t j = 0; j < n; j++) dir[j] *= gamma;
+        for (int k = len - 1; k >= 0; k--) {
+            int i = (head - 1 - k + LBFGS_M) % LBFGS_M;
+            double beta = rho[i] * dot(Y + (size_t)i * n, dir, n);
+            for (size_t j = 0; j < n; j++) dir[j] += (alpha[i] - beta) * S[(size_t)i * n + j];
+        }
+        double slope = dot(g, dir, n);
+        if (!(slope < 0)) { /* not a descent direction: restart from steepest descent */
+            len = 0;
+            for (size_t j = 0; j < n; j++) dir[j] = -g[j] / (1 + sqrt(dot(g, g, n)));
+            slope = dot(g, dir, n);
+        }
+        double step = 1.0, fn = f;
+        int ok = 0;
+        for (int ls = 0; ls < 60; ls++) {
+            for (size_t j = 0; j < n; j++) tn[j] = theta[j] + step * dir[j];
+            fn = objective(p, tn, gn);
+            if (fn <= f + 1e-4 * step * slope) {
+                ok = 1;
+                break;
+            }
+            step *= 0.5;
+        }
+        if (!ok) break; /* no decrease left at double precision: as converged as it gets */
+        double *s = S + (size_t)head * n, *y = Y + (size_t)head * n;
+        for (size_t j = 0; j < n; j++) {
+            s[j] = tn[j] - theta[j];
+            y[j] = gn[j] - g[j];
+        }
+        double sy = dot(s, y, n);
+        if (sy > 1e-300) {
+            rho[head] = 1.0 / sy;
+            head = (head + 1) % LBFGS_M;
+            if (len < LBFGS_M) len++;
+        }
+        memcpy(theta, tn, n * sizeof *theta);
+        memcpy(g, gn, n * sizeof *g);
+        /* steps that no longer move f beyond its rounding are noise, not progress */
+        stall = f - fn <= 1e-15 * (1 + fabs(f)) ? stall + 1 : 0;
+        f = fn;
+        if (stall >= 3) break;
+    }
+}
+
+/* The tf-idf rows of the selected rows (sel NULL: all): idf over them into idf (V), the
+ * feature rows renumbered to the ids they use (colof: id -> column or -1) into x. Row r of x
+ * is the caller's row x->row[r]. */
+static int tfidf_build(int V, const int32_t *const *ids, const int *lens, size_t n, const uint8_t *sel,
+                       const int32_t *exclude, int n_exclude, float *idf, csr *x, int32_t *colof, affect_error *err) {
+    size_t v = (size_t)V;
+    size_t *df = calloc(v, sizeof *df);
+    uint8_t *skip = calloc(v, 1), *seen = calloc(v, 1);
+    int32_t *fid = NULL;
+    float *fval = NULL;
+    int rc = 0;
+    memset(x, 0, sizeof *x);
+    if (!df || !skip || !seen) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    for (int i = 0; !rc && i < n_exclude; i++)
+        if (exclude[i] >= 0 && exclude[i] < V) skip[exclude[i]] = 1;
+    size_t m = 0, maxlen = 1;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (sel && !sel[i]) continue;
+        if (lens[i] < 0 || (lens[i] > 0 && !ids[i])) {
+            rc = affect_fail(err, AFFECT_EARG, "lexical fit: row %zu has no token ids", i);
+            break;
+        }
+        m++;
+        size_t ln = (size_t)lens[i];
+        if (ln > maxlen) maxlen = ln;
+        for (size_t k = 0; k < ln && !rc; k++) {
+            int32_t id = ids[i][k];
+            if (id < 0 || id >= V)
+                rc = affect_fail(err, AFFECT_EARG, "lexical fit: row %zu has token id %d outside 0..%d", i, id, V - 1);
+            else if (!skip[id] && !seen[id]) {
+                seen[id] = 1;
+                df[id]++;
+            }
+        }
+        for (size_t k = 0; k < ln && !rc; k++) seen[ids[i][k]] = 0;
+    }
+    if (!rc && m == 0) rc = affect_fail(err, AFFECT_EARG, "lexical fit: no row to fit");
+    size_t d = 0;
+    for (size_t id = 0; !rc && id < v; id++) {
+        colof[id] = -1;
+        idf[id] = 0.0f;
+        if (df[id] > 0) {
+            idf[id] = (float)(log((1.0 + (double)m) / (1.0 + (double)df[id])) + 1.0);
+            colof[id] = (int32_t)d++;
+        }
+    }
+    if (!rc) {
+        fid = malloc(maxlen * sizeof *fid);
+        fval = malloc(maxlen * sizeof *fval);
+        x->start = malloc((m + 1) * sizeof *x->start);
+        x->row = malloc(m * sizeof *x->row);
+        if (!fid || !fval || !x->start || !x->row) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    }
+    /* two passes: count, then fill, with exactly the features inference computes */
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        size_t r = 0, nnz = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (sel && !sel[i]) continue;
+            size_t k = affect_lexical_features(idf, V, ids[i], (size_t)lens[i], fid, fval);
+            if (pass == 1) {
+                x->start[r] = nnz;
+                x->row[r] = i;
+                for (size_t j = 0; j < k; j++) {
+                    x->col[nnz + j] = colof[fid[j]];
+                    x->val[nnz + j] = fval[j];
+                }
+            }
+            nnz += k;
+            r++;
+        }
+        if (pass == 0) {
+            x->col = malloc((nnz ? nnz : 1) * sizeof *x->col);
+            x->val = malloc((nnz ? nnz : 1) * sizeof *x->val);
+            if (!x->col || !x->val) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+        } else {
+            x->start[m] = nnz;
+        }
+    }
+    x->m = m;
+    x->d = d;
+    free(df);
+    free(skip);
+    free(seen);
+    free(fid);
+    free(fval);
+    if (rc) csr_free(x);
+    return rc;
+}
+
+/* Solves one regression from zero and writes its weights over the vocabulary (V) and bias. */
+static int solve(const problem *p, int V, const int32_t *colof, int max_iter, double tol, float *w, double *b,
+                 affect_error *err) {
+    size_t dim = p->x->d + 1;
+    double *theta = calloc(dim, sizeof *theta);
+    double *work = malloc((2 * LBFGS_M + 4) * dim * sizeof *work);
+    if (!theta || !work) {
+        free(theta);
+        free(work);
+        return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    }
+    lbfgs(p, theta, dim, max_iter, tol, work);
+    for (size_t id = 0; id < (size_t)V; id++) w[id] = colof[id] >= 0 ? (float)theta[colof[id]] : 0.0f;
+    *b = theta[p->x->d];
+    free(theta);
+    free(work);
+    return AFFECT_OK;
+}
+
+int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *ids, const int *lens,
+                       size_t n, const float *labels, const uint8_t *label_row, const int32_t *exclude,
+                       int n_exclude, const affect_lexical_fit_opts *opts, affect_error *err) {
+    if (!out || !ids || !lens || !labels || !opts || V <= 0 || L <= 0 || !(opts->c > 0) || !(opts->mix >= 0) ||
+        !(opts->mix <= 1))
+        return affect_fail(err, AFFECT_EARG, "lexical fit: bad arguments (V=%d, L=%d, c=%g, mix=%g)", V, L,
+                           opts ? opts->c : 0.0, opts ? opts->mix : 0.0);
+    int max_iter = opts->max_iter > 0 ? opts->max_iter : 1000;
+    double tol = opts->tol > 0 ? opts->tol : 1e-8;
+    affect_lexical lx;
+    int rc = affect_lexical_init(&lx, V, L, err);
+    if (rc) return rc;
+    int32_t *colof = malloc((size_t)V * sizeof *colof);
+    csr x = {0};
+    double *s = NULL, *t = NULL;
+    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    if (!rc) rc = tfidf_build(V, ids, lens, n, label_row, exclude, n_exclude, lx.idf, &x, colof, err);
+    size_t m = x.m;
+    if (!rc) {
+        s = malloc(m * sizeof *s);
+        t = malloc(m * sizeof *t);
+        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    }
+    for (int l = 0; l < L && !rc; l++) {
+        size_t pos = 0;
+        for (size_t r = 0; r < m; r++) {
+            int y = labels[x.row[r] * (size_t)L + (size_t)l] > 0.5f;
+            t[r] = y ? 1.0 : -1.0;
+            pos += (size_t)y;
+        }
+        size_t neg = m - pos;
+        if (pos == 0 || neg == 0) continue; /* w = 0, b = 0, mix = 0: the head alone */
+        double sp = opts->balanced ? (double)m / (2.0 * (double)pos) : 1.0;
+        double sn = opts->balanced ? (double)m / (2.0 * (double)neg) : 1.0;
+        for (size_t r = 0; r < m; r++) s[r] = t[r] > 0 ? sp : sn;
+        problem p = {&x, s, t, opts->c, 0};
+        double b = 0;
+        if ((rc = solve(&p, V, colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, &b, err))) break;
+        if (opts->balanced) b += log((double)pos / (double)neg);
+        lx.b[l] = (float)b;
+        lx.mix[l] = (float)opts->mix;
+    }
+    free(colof);
+    csr_free(&x);
+    free(s);
+    free(t);
+    if (rc) {
+        affect_lexical_free(&lx);
+        return rc;
+    }
+    affect_lexical_free(out);
+    *out = lx;
+    return AFFECT_OK;
+}
+
+int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
+                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
+                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
+                                 const int32_t *exclude, int n_exclude, double alpha, double mix, affect_error *err) {
+    if (!lx || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(alpha > 0) || !(mix >= 0) || !(mix <= 1) ||
+        G < 1 || (G > 1 && !group))
+        return affect_fail(err, AFFECT_EARG, "lexical intensity fit: bad arguments (G=%d, alpha=%g, mix=%g)", G, alpha,
+                           mix);
+    int V = lx->V;
+    affect_lexical tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.V = V; /* a carrier for the intensity part, moved into lx on success */
+    int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
+    if (rc) return rc;
+    int32_t *colof = malloc((size_t)V * sizeof *colof);
+    csr x = {0};
+    double *s = NULL, *t = NULL;
+    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    if (!rc) rc = tfidf_build(V, ids, lens, n, target_row, exclude, n_exclude, tmp.in.idf, &x, colof, err);
+    size_t m = x.m;
+    if (!rc) {
+        s = malloc(m * sizeof *s);
+        t = malloc(m * sizeof *t);
+        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    }
+    for (size_t r = 0; !rc && r < m; r++) t[r] = target[x.row[r]];
+    /* model 0 on every row, model g on the rows of group g - 1 */
+    for (int g = 0; g < G && !rc; g++) {
+        size_t k = 0;
+        for (size_t r = 0; r < m; r++) {
+            s[r] = g == 0 || group[x.row[r]] == g - 1 ? 1.0 : 0.0;
+            k += s[r] > 0;
+        }
+        if (k == 0) continue; /* no row: the head alone */
+        problem p = {&x, s, t, 1.0 / alpha, 1};
+        double b = 0;
+        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V, &b, err))) break;
+        tmp.in.b[g] = (float)b;
+        tmp.in.mix[g] = (float)mix;
+    }
+    free(colof);
+    csr_free(&x);
+    free(s);
+    free(t);
+    if (rc) {
+        affect_lexical_free(&tmp);
+        return rc;
+    }
+    lx->in = tmp.in;
+    return AFFECT_OK;
+}

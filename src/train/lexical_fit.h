@@ -1,0 +1,46 @@
+/*
+ * Fitting the lexical model (src/core/model/lexical.h) on tokenized training rows.
+ *
+ * For each label, an L2-regularised logistic regression on the tf-idf features, solved to
+ * convergence (L-BFGS; the problem is strictly convex in the weights, so the answer does
+ * not depend on the solver): exactly scikit-learn's
+ *   TfidfVectorizer(sublinear_tf=True)  (idf = ln((1+n)/(1+df)) + 1 over the fitted rows)
+ *   LogisticRegression(C=c, class_weight="balanced" | None)   (intercept not penalised)
+ * which tests/test_lexical_sklearn.py checks. With balanced class weights the fitted odds are
+ * those of a 50/50 prior; the exported bias adds ln(pos/neg) back so the lexical logit is a
+ * calibrated log-odds like the head's, and the two can be averaged.
+ */
+#ifndef AFFECT_TRAIN_LEXICAL_FIT_H
+#define AFFECT_TRAIN_LEXICAL_FIT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "affect.h"
+#include "model/lexical.h"
+
+typedef struct affect_lexical_fit_opts {
+    double c;          /* inverse L2 strength (scikit-learn's C), > 0 */
+    double mix;        /* mix[l] for every label that has positives and negatives, in [0,1] */
+    int balanced;      /* 1: class_weight="balanced" (then the bias is re-calibrated) */
+    int max_iter;      /* L-BFGS iterations per label (0: 1000) */
+    double tol;        /* stop when max |gradient| <= tol * max(1, its first value) (0: 1e-8) */
+} affect_lexical_fit_opts;
+
+/* Fits out (zeroed, or a model it replaces) (V ids, L labels) on the rows i with label_row[i] != 0 (label_row NULL: every
+ * row): ids[i][0..lens[i]) their token ids, labels (n,L) row-major targets (> 0.5 counts as
+ * positive). Ids in exclude[0..n_exclude) (special tokens) get idf 0. A label without a
+ * positive or without a negative row gets w = 0, b = 0, mix = 0. */
+int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *ids, const int *lens,
+                       size_t n, const float *labels, const uint8_t *label_row, const int32_t *exclude,
+                       int n_exclude, const affect_lexical_fit_opts *opts, affect_error *err);
+
+/* Adds G intensity models to a fitted lx (src/core/model/lexical.h): ridge regressions
+ * (scikit-learn's Ridge(alpha), intercept not penalised) on the tf-idf features of the rows
+ * with target_row[i] != 0 (NULL: all), with an idf of their own. Model 0 fits every such row
+ * and reads plain text; model g >= 1 fits the rows with group[i] == g - 1 and reads texts
+ * that start with prefix[g] (names[g] is its group's name). Each model with rows gets mix. */
+int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
+                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
+                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
+                                 const int32_t *exclude, int n_exclude, double alpha, double mix, affect_error *err);
+
+#endif

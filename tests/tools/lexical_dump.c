@@ -1,0 +1,240 @@
+/* Test driver for tests/test_lexical_sklearn.py: fits the lexical model (src/train/lexical_fit.c)
+ * on rows from a text file and dumps what scikit-learn is compared with.
+ *
+ *   lexical_dump JOB.txt OUT.bin
+ *
+ * JOB.txt: a header line "V L C BALANCED MIX N_EXCLUDE [EXCLUDE_ID...]", optionally a line
+ * "groups G ALPHA IMIX" followed by G-1 lines "prefix K ID_1..ID_K" (intensity models 1..G-1),
+ * then one row per line: "fit|eval Y_0 ... Y_{L-1} [ID...]" (labels 0/1, then the row's
+ * token ids) or "ifit GROUP TARGET [ID...]" / "ieval TARGET [ID...]" (intensity rows; GROUP
+ * -1 = none). Only the fit rows are fitted; the eval rows are scored.
+ * OUT.bin records: idf (V), weight (L*V), bias (L), mix (L), eval_logits (rows*L): the
+ * lexical logit w·x + b of every eval row through the inference code (lexical.c); with
+ * groups also iidf (V), iweight (G*V), ibias (G), imix (G), ieval (ieval rows): the ridge
+ * prediction of the model the text selects, and imodel (ieval rows): that model. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/lexical.h"
+#include "train/lexical_fit.h"
+
+#define DUMP_TOOL "lexical_dump"
+#include "dump_records.h"
+
+typedef struct row {
+    int fit;      /* 1 fit, 0 eval, 3 ifit, 2 ieval */
+    int group;
+    float *y;
+    int32_t *ids;
+    int n;
+} row;
+
+int main(int argc, char **argv) {
+    if (argc != 3) die("usage: lexical_dump JOB.txt OUT.bin");
+    FILE *f = fopen(argv[1], "r");
+    if (!f) die("cannot open the job file");
+    int V, L, balanced, nex;
+    double C, mix;
+    if (fscanf(f, "%d %d %lf %d %lf %d", &V, &L, &C, &balanced, &mix, &nex) != 6 || V <= 0 || L <= 0 || nex < 0 ||
+        nex > 64)
+        die("bad header");
+    int32_t ex[64];
+    for (int i = 0; i < nex; i++)
+        if (fscanf(f, "%d", &ex[i]) != 1) die("bad exclude list");
+    int c = fgetc(f);
+    while (c != '\n' && c != EOF) c = fgetc(f);
+    size_t cap = 16, nr = 0;
+    row *rows = xmalloc(cap * sizeof *rows);
+    char line[65536];
+    int G = 0, np = 0;
+    double alpha = 1, imix = 0;
+    const char *gnames[64];
+    int32_t *gprefix[64];
+    int gplen[64];
+    char gname_buf[64][16];
+    while (fgets(line, sizeof line, f)) {
+        if (strlen(line) >= sizeof line - 1) die("line too long");
+        char *p = line, *end;
+        while (*p == ' ') p++;
+        if (*p == '\n' || !*p) continue;
+        if (!strncmp(p, "groups", 6)) {
+            if (sscanf(p + 6, "%d %lf %lf", &G, &alpha, &imix) != 3 || G < 1 || G > 64) die("bad groups line");
+            gnames[0] = "";
+            gprefix[0] = NULL;
+            gplen[0] = 0;
+            np = 1;
+            continue;
+        }
+        if (!strncmp(p, "prefix", 6)) {
+            if (np < 1 || np >= G) die("prefix line without room in groups");
+            p += 6;
+            long k = strtol(p, &end, 10);
+            if (end == p || k < 1 || k > 64) die("bad prefix length");
+            p = end;
+            gprefix[np] = xmalloc((size_t)k * sizeof(int32_t));
+            for (long j = 0; j < k; j++) {
+                gprefix[np][j] = (int32_t)strtol(p, &end, 10);
+                if (end == p) die("short prefix");
+                p = end;
+            }
+            gplen[np] = (int)k;
+            snprintf(gname_buf[np], sizeof gname_buf[np], "g%d", np);
+            gnames[np] = gname_buf[np];
+            np++;
+            continue;
+        }
+        if (nr == cap) {
+            cap *= 2;
+            row *nrws = realloc(rows, cap * sizeof *rows);
+            if (!nrws) die("out of memory");
+            rows = nrws;
+        }
+        row *r = &rows[nr++];
+        r->group = -1;
+        if (!strncmp(p, "ifit", 4)) r->fit = 3;
+        else if (!strncmp(p, "ieval", 5)) r->fit = 2;
+        else if (!strncmp(p, "fit", 3)) r->fit = 1;
+        else if (!strncmp(p, "eval", 4)) r->fit = 0;
+        else die("a row must start with fit, eval, ifit or ieval");
+        p += r->fit == 3 ? 4 : r->fit == 2 ? 5 : r->fit == 1 ? 3 : 4;
+        r->y = xmalloc((size_t)L * sizeof *r->y);
+        if (r->fit >= 2) {
+            if (r->fit == 3) {
+                r->group = (int)strtol(p, &end, 10);
+                if (end == p) die("missing group");
+                p = end;
+            }
+            r->y[0] = strtof(p, &end);
+            if (end == p) die("missing target");
+            p = end;
+        }
+        for (int l = 0; l < L && r->fit < 2; l++) {
+            long v = strtol(p, &end, 10);
+            if (end == p) die("missing label");
+            r->y[l] = (float)v;
+            p = end;
+        }
+        r->ids = xmalloc(strlen(p) * sizeof *r->ids);
+        r->n = 0;
+        for (;;) {
+            long v = strtol(p, &end, 10);
+            if (end == p) break;
+            r->ids[r->n++] = (int32_t)v;
+            p = end;
+        }
+    }
+    fclose(f);
+
+    if (np != G) die("groups line promised more prefix lines");
+    size_t nf = 0, ne = 0;
+    for (size_t i = 0; i < nr; i++) {
+        if (rows[i].fit == 1) nf++;
+        else if (rows[i].fit == 0) ne++;
+    }
+    const int32_t **ids = xmalloc(nf * sizeof *ids);
+    int *lens = xmalloc(nf * sizeof *lens);
+    float *Y = xmalloc(nf * (size_t)L * sizeof *Y);
+    for (size_t i = 0, k = 0; i < nr; i++) {
+        if (rows[i].fit != 1) continue;
+        ids[k] = rows[i].ids;
+        lens[k] = rows[i].n;
+        memcpy(Y + k * (size_t)L, rows[i].y, (size_t)L * sizeof *Y);
+        k++;
+    }
+    affect_lexical lx;
+    memset(&lx, 0, sizeof lx);
+    affect_lexical_fit_opts o = {C, mix, balanced, 0, 0};
+    affect_error err;
+    if (affect_lexical_fit(&lx, V, L, ids, lens, nf, Y, NULL, ex, nex, &o, &err)) die(err.msg);
+
+    double *logits = xmalloc((ne ? ne : 1) * (size_t)L * sizeof *logits);
+    for (size_t i = 0, k = 0; i < nr; i++) {
+        if (rows[i].fit != 0) continue;
+        size_t n = (size_t)rows[i].n;
+        int32_t *fid = xmalloc(n * sizeof *fid);
+        float *fval = xmalloc(n * sizeof *fval);
+        size_t u = affect_lexical_features(lx.idf, V, rows[i].ids, n, fid, fval);
+        for (int l = 0; l < L; l++) {
+            double z = lx.b[l];
+            for (size_t j = 0; j < u; j++) z += (double)lx.w[(size_t)l * (size_t)V + (size_t)fid[j]] * fval[j];
+            logits[k * (size_t)L + (size_t)l] = z;
+        }
+        free(fid);
+        free(fval);
+        k++;
+    }
+    FILE *o2 = fopen(argv[2], "wb");
+    if (!o2) die("cannot write the output");
+    put_floats(o2, "idf", lx.idf, (size_t)V);
+    put_floats(o2, "weight", lx.w, (size_t)L * (size_t)V);
+    put_floats(o2, "bias", lx.b, (size_t)L);
+    put_floats(o2, "mix", lx.mix, (size_t)L);
+    put_record(o2, "eval_logits", logits, ne * (size_t)L);
+    if (G > 0) {
+        /* every row goes in; the ones that are not "ifit" are masked out, as stage-2 rows
+         * without an intensity target are */
+        const int32_t **aids = xmalloc(nr * sizeof *aids);
+        int *alens = xmalloc(nr * sizeof *alens), nie = 0;
+        int32_t *grp = xmalloc(nr * sizeof *grp);
+        float *tgt = xmalloc(nr * sizeof *tgt);
+        uint8_t *sel = xmalloc(nr);
+        for (size_t i = 0; i < nr; i++) {
+            aids[i] = rows[i].ids;
+            alens[i] = rows[i].n;
+            grp[i] = rows[i].group;
+            tgt[i] = rows[i].fit == 3 ? rows[i].y[0] : 0.0f;
+            sel[i] = rows[i].fit == 3;
+            nie += rows[i].fit == 2;
+        }
+        if (affect_lexical_fit_intensity(&lx, aids, alens, nr, tgt, sel, grp, G, gnames, (const int32_t *const *)gprefix,
+                                         gplen, ex, nex, alpha, imix, &err))
+            die(err.msg);
+        double *pred = xmalloc((size_t)(nie ? nie : 1) * sizeof *pred), *model = xmalloc((size_t)(nie ? nie : 1) * sizeof *model);
+        float keep[64];
+        for (int g = 0; g < G; g++) {
+            keep[g] = lx.in.mix[g];
+            lx.in.mix[g] = 1.0f; /* the ridge alone */
+        }
+        for (size_t i = 0, k = 0; i < nr; i++) {
+            if (rows[i].fit != 2) continue;
+            size_t n = (size_t)rows[i].n;
+            int32_t *fid = xmalloc(n * sizeof *fid);
+            float *fval = xmalloc(n * sizeof *fval);
+            float v = 0;
+            affect_lexical_mix_intensity(&lx, rows[i].ids, n, &v, fid, fval);
+            pred[k] = v;
+            model[k] = affect_lexical_intensity_model(&lx, rows[i].ids, n);
+            free(fid);
+            free(fval);
+            k++;
+        }
+        for (int g = 0; g < G; g++) lx.in.mix[g] = keep[g];
+        put_floats(o2, "iidf", lx.in.idf, (size_t)V);
+        put_floats(o2, "iweight", lx.in.w, (size_t)G * (size_t)V);
+        put_floats(o2, "ibias", lx.in.b, (size_t)G);
+        put_floats(o2, "imix", lx.in.mix, (size_t)G);
+        put_record(o2, "ieval", pred, (size_t)nie);
+        put_record(o2, "imodel", model, (size_t)nie);
+        free(pred);
+        free(model);
+        free(aids);
+        free(alens);
+        free(grp);
+        free(tgt);
+        free(sel);
+        for (int g = 1; g < G; g++) free(gprefix[g]);
+    }
+    if (fclose(o2)) die("write failed");
+    affect_lexical_free(&lx);
+    for (size_t i = 0; i < nr; i++) {
+        free(rows[i].y);
+        free(rows[i].ids);
+    }
+    free(rows);
+    free(ids);
+    free(lens);
+    free(Y);
+    free(logits);
+    return 0;
+}
