@@ -174,6 +174,9 @@ static void test_meta_and_load(void) {
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
          "\"vocab_size\":10,\"intensity\":[{\"name\":\"\",\"prefix\":[3]}]}}",
          "model 0"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
+         "\"tfidf-sublinear-l2\",\"vocab_size\":16000000}}",
+         "beyond any real vocabulary"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = affect_heads_meta_parse(&h, bad[i][0], strlen(bad[i][0]), "m", &err);

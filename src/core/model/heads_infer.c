@@ -40,6 +40,9 @@ static int get_num(const json_value *obj, const char *key, double dflt, double *
 /* The lexical model's sizes and intensity groups (affect_heads.json "lexical"), so its
  * tensors can be loaded against known shapes. */
 static int lexical_meta(affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
+    if ((uint64_t)h->lexical_vocab * ((uint64_t)h->L + AFFECT_LEXICAL_MAX_GROUPS) > ((uint64_t)1 << 30))
+        return affect_fail(err, AFFECT_EFORMAT, "%s: a lexical model of %d ids x %d labels is beyond any real "
+                           "vocabulary", source, h->lexical_vocab, h->L);
     int rc = affect_lexical_init(&h->lex, h->lexical_vocab, h->L, err);
     const json_value *in = json_get(lex, "intensity");
     if (rc || !in) return rc;

@@ -93,6 +93,10 @@ static int load_heads_meta(affect_model *m, const char *dir, affect_error *err) 
     if (!m->heads) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory loading %s", path);
     else rc = affect_heads_meta_parse(m->heads, text, len, "affect_heads.json", err);
     free(text);
+    /* the lexical model reads the tokenizer's ids, which the encoder's embeddings count */
+    if (!rc && m->heads->lexical_vocab > 0 && m->heads->lexical_vocab != m->cfg.vocab_size)
+        rc = affect_fail(err, AFFECT_EFORMAT, "affect_heads.json: lexical.vocab_size %d does not match config.json "
+                         "vocab_size %d", m->heads->lexical_vocab, m->cfg.vocab_size);
     return rc;
 }
 
