@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 BIN = os.environ.get("AFFECT_BIN", "build/affect")
 SRC = os.environ.get("AFFECT_SRC", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("AFFECT_SHARED", os.path.join(SRC, "..", "shared"))
@@ -66,6 +68,21 @@ def tiny_config(name, **replace):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def read_tensors(path):
+    """name -> float32 array of a safetensors file (F32 only, as affect writes it)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        out[k] = np.frombuffer(data[8 + n + s:8 + n + e], "<f4").reshape(v["shape"])
+    return out
 
 
 def safetensors_numel(path):
@@ -363,6 +380,23 @@ def main():
         heads = json.load(open(os.path.join(TMP, "both", "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"emoint_input both: heads {heads['intensity']}")
         check_lexical_run(os.path.join(TMP, "both"), p.stderr, texts)
+
+    # training.lemotif.soup: 2 stage-2 runs (seeds +0, +1), weights averaged into the final model
+    soup = tiny_config("soup", **{"  lemotif:\n": "  lemotif:\n    soup: 2\n"})
+    p, _ = run(["train", soup])
+    if check(p.returncode == 0, f"affect train with soup 2: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        sd = os.path.join(TMP, "soup")
+        check(re.search(r"soup of 2 stage-2 runs: validation macro AUC [\d.]+ \(members' best: [\d.]+, [\d.]+\)",
+                        p.stderr) is not None, "no soup summary line")
+        members = [os.path.join(sd, "lemotif.unfrozen", "best", "model.safetensors"),
+                   os.path.join(sd, "soup", "1", "lemotif.unfrozen", "best", "model.safetensors")]
+        if check(all(os.path.isfile(m) for m in members), f"soup member checkpoints missing: {members}"):
+            a, b = (read_tensors(m) for m in members)
+            f = read_tensors(os.path.join(sd, "final_model", "model.safetensors"))
+            diff = [k for k in a if not k.startswith("lexical.")
+                    and not np.array_equal(f[k], ((a[k].astype(np.float64) + b[k]) / 2).astype(np.float32))]
+            check(not diff and len(a) > 10, f"final_model is not the mean of the two members: {diff[:5]}")
+            check(any(not np.array_equal(a[k], b[k]) for k in a), "the two soup members are identical (same seed?)")
 
     # data.custom: the user's own stage-2 file (here 300 Lemotif entries rewritten as a CSV with
     # an id column and a ';'-separated label-list column) replaces Lemotif end to end

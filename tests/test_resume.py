@@ -49,11 +49,13 @@ def env(**extra):
 MLM_STAGE = "training:\n  pretrain_mlm:\n    enabled: true\n    learning_rate: 1e-3\n    train_batch_size: 16\n    num_epochs: 1\n"
 
 
-def config(name, mlm=False):
+def config(name, mlm=False, soup=False):
     text = open(os.path.join(SRC, "configs", "tiny.yaml")).read()
     text = text.replace("artifacts/experiments/tiny", os.path.join(TMP, name))
     if mlm:
         text = text.replace("training:\n", MLM_STAGE, 1)
+    if soup:
+        text = text.replace("  lemotif:\n", "  lemotif:\n    soup: 2\n", 1)
     path = os.path.join(TMP, name + ".yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -196,6 +198,20 @@ def main():
         check(p.returncode == 0, f"--resume in the masked-LM stage: exit {p.returncode} {p.stderr[-1500:]}")
         if p.returncode == 0:
             same_as_reference("mlm_killed", "kill -9 in pretrain_mlm + --resume", ref="mlm_ref")
+
+    # 5. kill -9 inside the second member of a soup (training.lemotif.soup: 2), then --resume:
+    # the first member is reloaded from its finished stages and the average is the same
+    p = train(config("soup_ref", soup=True))
+    if check(p.returncode == 0, f"soup reference run: exit {p.returncode} {p.stderr[-1500:]}"):
+        cfg = config("soup_killed", soup=True)
+        if kill_mid_stage("soup_killed", "soup/1/lemotif.frozen", cfg):
+            check(os.path.isfile(os.path.join(TMP, "soup_killed", "lemotif.unfrozen", "done.json")) and
+                  not os.path.isfile(os.path.join(TMP, "soup_killed", "soup", "1", "lemotif.frozen", "done.json")),
+                  "the kill did not land inside the second soup member")
+            p = train(cfg, "--resume")
+            check(p.returncode == 0, f"--resume in a soup member: exit {p.returncode} {p.stderr[-1500:]}")
+            if p.returncode == 0:
+                same_as_reference("soup_killed", "kill -9 in soup member 2 + --resume", ref="soup_ref")
 
     # 3. divergence: exit 1, the step named, the last good checkpoint kept
     cfg = config("nan")

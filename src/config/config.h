@@ -114,6 +114,7 @@ typedef struct affect_run_config {
         affect_stage_config goemotions;   /* stage 1 */
         struct {
             char init[16];                /* "stage1", "pretrained" or "scratch" */
+            int soup;                     /* stage-2 runs whose weights are averaged (1 = one run) */
             affect_stage_config common;   /* what the file's author wrote under common */
             affect_stage_config frozen;   /* effective: stage 2a, encoder frozen */
             affect_stage_config unfrozen; /* effective: stage 2b, everything trained */

@@ -57,6 +57,7 @@ const cfg_key cfg_keys[] = {
     K("paths", "artifacts_dir", CFG_STR, paths.artifacts_dir, 0, 0, NULL),
     STAGE("training.goemotions", training.goemotions, S_GO),
     K("training.lemotif", "init", CFG_ENUM, training.lemotif.init, 0, 0, "stage1|pretrained|scratch"),
+    K("training.lemotif", "soup", CFG_INT, training.lemotif.soup, 1, 16, NULL),
     STAGE("training.lemotif.common", training.lemotif.common, S_LEM),
     STAGE("training.lemotif.frozen", training.lemotif.frozen, S_LEM),
     STAGE("training.lemotif.unfrozen", training.lemotif.unfrozen, S_LEM),
@@ -202,6 +203,7 @@ void affect_run_config_defaults(affect_run_config *c) {
     m->early_stopping_patience = 0; /* no key: the stage keeps its lowest-loss epoch, never stops early */
 
     c->evaluation.eval_batch_size = 128;
+    c->training.lemotif.soup = 1;
     c->training.lemotif.lexical.weight = 0.0;
     c->training.lemotif.lexical.c = 4.0;
     c->training.lemotif.lexical.intensity_weight = 0.0;

@@ -423,15 +423,20 @@ typedef struct s2_in {
     char dir[PL_PATH];            /* where the stage folders go */
 } s2_in;
 
-static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_trainer **out_tr,
-                      pl_stage_result *last, affect_error *err) {
+/* One stage-2 run (frozen, then unfrozen) into the stage folders under `dir`, with every
+ * stage seed shifted by `seed_offset` (a member of a soup). */
+static int run_stage2_one(pl_run *run, const pl_model *pm, const s2_in *in, int seed_offset, const char *dir,
+                          affect_trainer **out_tr, pl_stage_result *last, affect_error *err) {
     const affect_run_config *c = run->cfg;
     int L = in->train->ds.num_labels;
     affect_trainer *tr = NULL;
     float *pw = NULL;
     int rc = affect_trainer_new(&tr, &pm->cfg, L, err);
     if (rc) return rc;
-    const affect_stage_config *fz = &c->training.lemotif.frozen, *uf = &c->training.lemotif.unfrozen;
+    affect_stage_config fzc = c->training.lemotif.frozen, ufc = c->training.lemotif.unfrozen;
+    fzc.seed += seed_offset;
+    ufc.seed += seed_offset;
+    const affect_stage_config *fz = &fzc, *uf = &ufc;
     if (in->enc_init) {
         size_t nt = affect_trainer_num_tensors(tr), off = 0;
         for (size_t i = 0; i < nt; i++) {
@@ -455,7 +460,12 @@ static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_t
     st.attn_dropout = pm->attn_dropout;
     memset(last, 0, sizeof *last);
     const affect_stage_config *scs[2] = {fz, uf};
-    const char *names[2] = {"lemotif.frozen", "lemotif.unfrozen"};
+    const char *const base[2] = {"lemotif.frozen", "lemotif.unfrozen"};
+    char names[2][40]; /* soup member i > 0: "soup/<i>/lemotif.frozen", its folder under the run */
+    for (int k = 0; k < 2; k++) {
+        if (seed_offset > 0) snprintf(names[k], sizeof names[k], "soup/%d/%s", seed_offset, base[k]);
+        else snprintf(names[k], sizeof names[k], "%s", base[k]);
+    }
     for (int k = 0; k < 2 && !rc; k++) {
         free(pw);
         pw = NULL;
@@ -467,7 +477,7 @@ static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_t
         st.pos_weight = pw;
         st.w_int = (float)scs[k]->intensity_loss_weight;
         st.w_ms = (float)scs[k]->metric_loss_weight;
-        if ((rc = pl_path(st.dir, sizeof st.dir, err, "%s/%s", in->dir, names[k]))) break;
+        if ((rc = pl_path(st.dir, sizeof st.dir, err, "%s/%s", dir, base[k]))) break;
         if (k == 1 && (rc = pl_reset_optimizer(tr, err))) break; /* a new optimizer for the new phase */
         pl_stage_result r;
         if ((rc = pl_stage_run(run, tr, &st, &r, err))) {
@@ -487,6 +497,89 @@ static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_t
     }
     *out_tr = tr;
     return 0;
+}
+
+/* Test-split macro and micro AUC of probabilities P (n,L) against a set's labels. */
+static int auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
+
+/* Stage 2, or with training.lemotif.soup = N > 1 a "model soup" (Wortsman et al. 2022): N
+ * stage-2 runs from the same starting encoder with stage seeds seed, seed+1, ..., whose
+ * weights are averaged into one model. Runs that start from one encoder stay in one basin, so
+ * the average is a better model at no inference cost (two ensembled encoders would double
+ * it). Member i > 0 keeps its stage folders under <dir>/soup/<i>/ (resumable like any stage). */
+static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_trainer **out_tr,
+                      pl_stage_result *last, affect_error *err) {
+    int N = run->cfg->training.lemotif.soup > 1 ? run->cfg->training.lemotif.soup : 1;
+    affect_trainer *first = NULL;
+    double *sum = NULL;
+    float *buf = NULL;
+    size_t np = 0;
+    int rc = 0;
+    double *member = calloc((size_t)N, sizeof *member);
+    if (!member) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (int i = 0; i < N && !rc; i++) {
+        char dir[PL_PATH];
+        if (i == 0) rc = pl_path(dir, sizeof dir, err, "%s", in->dir);
+        else rc = pl_path(dir, sizeof dir, err, "%s/soup/%d", in->dir, i);
+        if (rc) break;
+        if (N > 1)
+            pl_note(run, NULL, "soup member %d of %d (stage-2 seeds +%d)%s", i + 1, N, i,
+                    in->fold >= 0 ? " for this fold" : "");
+        affect_trainer *tr = NULL;
+        pl_stage_result r;
+        memset(&r, 0, sizeof r);
+        rc = run_stage2_one(run, pm, in, i, dir, &tr, &r, err);
+        if (i == 0 || rc) *last = r;
+        if (rc) break;
+        if (r.interrupted) {
+            last->interrupted = r.interrupted;
+            affect_trainer_free(tr);
+            break;
+        }
+        member[i] = r.best_metric;
+        if (N == 1) {
+            first = tr;
+            break;
+        }
+        if (i == 0) {
+            first = tr;
+            np = pl_param_count(tr);
+            sum = calloc(np, sizeof *sum);
+            buf = malloc(np * sizeof *buf);
+            if (!sum || !buf) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory for the soup");
+        }
+        if (!rc) {
+            pl_params_get(tr, buf);
+            for (size_t k = 0; k < np; k++) sum[k] += buf[k];
+        }
+        if (i > 0) affect_trainer_free(tr);
+    }
+    if (!rc && !last->interrupted && N > 1) {
+        for (size_t k = 0; k < np; k++) buf[k] = (float)(sum[k] / N);
+        pl_params_set(first, buf);
+        /* the soup's own validation score beside its members' */
+        size_t n = in->val->ds.n, L = (size_t)in->val->ds.num_labels;
+        double *P = malloc((n ? n : 1) * L * sizeof *P), macro = NAN, micro = NAN;
+        if (!P) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+        if (!rc && n) rc = pl_predict(run, first, NULL, in->val, run->eval_batch, P, NULL, err);
+        if (!rc && n) rc = auc_of(in->val, P, &macro, &micro, err);
+        free(P);
+        if (!rc) {
+            char ms[256];
+            int at = 0;
+            for (int i = 0; i < N && at < 200; i++) at += snprintf(ms + at, sizeof ms - (size_t)at, "%s%.4f", i ? ", " : "", member[i]);
+            pl_note(run, NULL, "soup of %d stage-2 runs: validation macro AUC %.4f (members' best: %s)", N, macro, ms);
+        }
+    }
+    free(member);
+    free(sum);
+    free(buf);
+    if (rc || last->interrupted) {
+        affect_trainer_free(first);
+        first = NULL;
+    }
+    *out_tr = first;
+    return rc;
 }
 
 /* ---- the final files ------------------------------------------------------------------------ */
@@ -563,7 +656,6 @@ static void cv_stat(json_buf *cv, const char *name, const double *v, int K) {
     json_buf_printf(cv, "]}");
 }
 
-/* Test-split macro and micro AUC of probabilities P (n,L) against a set's labels. */
 static int auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err) {
     size_t nt = test->ds.n, L = (size_t)test->ds.num_labels;
     double *Y = malloc((nt ? nt : 1) * L * sizeof *Y);
