@@ -14,7 +14,6 @@
 #include "pipeline/pl_internal.h"
 #include "pipeline/pl_report.h"
 #include "train/checkpoint.h"
-#include "train/lexical_fit.h"
 #include "train/loss.h"
 #include "util/blob.h"
 #include "util/error.h"
@@ -254,120 +253,14 @@ static void heads_init(affect_trainer *tr, const pl_set *train, uint64_t seed, f
 
 /* ---- stage 0: masked-LM pretraining ---------------------------------------------------------- */
 
-/* Every special token the tokenizer has ([CLS], [SEP], [PAD], [UNK], [MASK], <s>, ...): the
- * ids the masking must leave alone and the lexical model must not count. *mask_id is the mask
- * token, -1 when there is none. */
-static void special_ids(const affect_tokenizer *tok, int32_t special[16], int *n_special, int32_t *mask_id) {
-    static const char *const SPECIAL[] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "<s>", "</s>", "<pad>", "<unk>"};
-    int V = affect_tokenizer_vocab_size(tok), n = 0;
-    *mask_id = -1;
-    for (int32_t id = 0; id < V; id++) {
-        const char *t = affect_tokenizer_id_to_token(tok, id);
-        if (!t) continue;
-        if (!strcmp(t, "[MASK]") || !strcmp(t, "<mask>")) *mask_id = id;
-        for (size_t k = 0; k < sizeof SPECIAL / sizeof SPECIAL[0] && n < 8; k++)
-            if (!strcmp(t, SPECIAL[k])) special[n++] = id;
-    }
-    *n_special = n;
-}
-
 /* The special ids for the masked-LM stage (without [MASK]: it is the stage's own input);
  * AFFECT_EUNSUPPORTED when there is no mask token. */
 static int mlm_vocab(const affect_tokenizer *tok, int32_t *special, int *n_special, int32_t *mask_id,
                      affect_error *err) {
-    special_ids(tok, special, n_special, mask_id);
+    pl_special_ids(tok, special, n_special, mask_id);
     if (*mask_id < 0)
         return affect_fail(err, AFFECT_EUNSUPPORTED,
                            "training.pretrain_mlm: the tokenizer has no [MASK] or <mask> token to mask with");
-    return 0;
-}
-
-/* The ids of "<name>: " without the special tokens: what the emotion prefix of an intensity
- * row (affect_dataset_prefix_groups) tokenizes to right after the first token. */
-static int prefix_ids(const affect_tokenizer *tok, const char *name, int32_t **out, int *len, affect_error *err) {
-    char text[AFFECT_CFG_NAME + 8];
-    int k = snprintf(text, sizeof text, "%s: ", name);
-    if (k < 0 || (size_t)k >= sizeof text) return affect_fail(err, AFFECT_EARG, "group name too long: %.60s", name);
-    int32_t *ids = NULL;
-    size_t n = 0;
-    int rc = affect_tokenizer_encode(tok, text, (size_t)k, 0, &ids, &n, err);
-    if (rc) return rc;
-    if (n < 3) {
-        free(ids);
-        return affect_fail(err, AFFECT_EFORMAT, "the emotion prefix \"%s\" tokenizes to nothing", text);
-    }
-    memmove(ids, ids + 1, (n - 2) * sizeof *ids); /* drop the first and last (special) ids */
-    *out = ids;
-    *len = (int)(n - 2);
-    return 0;
-}
-
-/* The lexical model of training.lemotif.lexical on stage-2 train `s2` (emotion regressions on
- * its rows with emotion targets, intensity ridges on its rows with intensity targets); lx
- * stays empty when both weights are 0. Convex and fast (about a second), so a resumed run
- * simply refits it. Intensity models per group read "<group>: " prefixed texts and exist only
- * when the intensity rows were prefixed (data.emoint_input prefixed or both). */
-static int fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx,
-                       affect_error *err) {
-    const affect_run_config *c = run->cfg;
-    affect_lexical_free(lx);
-    double we = c->training.lemotif.lexical.weight, wi = c->training.lemotif.lexical.intensity_weight;
-    size_t n_int = 0;
-    for (size_t i = 0; s2->ds.intensity_mask && i < s2->ds.n; i++) n_int += s2->ds.intensity_mask[i] != 0;
-    if (we <= 0 && (wi <= 0 || n_int == 0)) return 0;
-    int32_t special[16], mask_id;
-    int n_special = 0;
-    special_ids(tok, special, &n_special, &mask_id);
-    if (mask_id >= 0) special[n_special++] = mask_id;
-    int V = affect_tokenizer_vocab_size(tok), L = s2->ds.num_labels;
-    double t0 = pl_now();
-    int rc;
-    if (we > 0) {
-        affect_lexical_fit_opts o;
-        memset(&o, 0, sizeof o);
-        o.c = c->training.lemotif.lexical.c;
-        o.mix = we;
-        o.balanced = !strcmp(c->training.lemotif.lexical.class_weight, "balanced");
-        rc = affect_lexical_fit(lx, V, L, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.labels,
-                                s2->ds.label_mask, special, n_special, &o, err);
-    } else {
-        rc = affect_lexical_init(lx, V, L, err); /* emotion part all zero: mix 0 */
-    }
-    if (rc) return rc;
-    int G = 1;
-    const char **names = NULL;
-    int32_t **prefix = NULL;
-    int *plen = NULL;
-    if (wi > 0 && n_int > 0) {
-        int prefixed = strcmp(c->data.emoint_input, "plain") != 0;
-        G = prefixed ? 1 + s2->ds.num_groups : 1;
-        names = calloc((size_t)G, sizeof *names);
-        prefix = calloc((size_t)G, sizeof *prefix);
-        plen = calloc((size_t)G, sizeof *plen);
-        if (!names || !prefix || !plen) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-        for (int g = 0; g < G && !rc; g++) {
-            names[g] = g ? s2->ds.group_names[g - 1] : "";
-            if (g) rc = prefix_ids(tok, names[g], &prefix[g], &plen[g], err);
-        }
-        if (!rc)
-            rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.intensity,
-                                              s2->ds.intensity_mask, s2->ds.group, G, names,
-                                              (const int32_t *const *)prefix, plen, special, n_special,
-                                              c->training.lemotif.lexical.intensity_alpha, wi, err);
-        for (int g = 0; prefix && g < G; g++) free(prefix[g]);
-        free(prefix);
-        free(names);
-        free(plen);
-        if (rc) {
-            affect_lexical_free(lx);
-            return rc;
-        }
-    }
-    int used = 0, kept = 0;
-    for (int v = 0; v < lx->V; v++) used += lx->idf[v] > 0;
-    for (int l = 0; l < lx->L; l++) kept += lx->mix[l] > 0;
-    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f); "
-            "fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi, pl_now() - t0);
     return 0;
 }
 
@@ -499,9 +392,6 @@ static int run_stage2_one(pl_run *run, const pl_model *pm, const s2_in *in, int 
     return 0;
 }
 
-/* Test-split macro and micro AUC of probabilities P (n,L) against a set's labels. */
-static int auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
-
 /* Stage 2, or with training.lemotif.soup = N > 1 a "model soup" (Wortsman et al. 2022): N
  * stage-2 runs from the same starting encoder with stage seeds seed, seed+1, ..., whose
  * weights are averaged into one model. Runs that start from one encoder stay in one basin, so
@@ -562,7 +452,7 @@ static int run_stage2(pl_run *run, const pl_model *pm, const s2_in *in, affect_t
         double *P = malloc((n ? n : 1) * L * sizeof *P), macro = NAN, micro = NAN;
         if (!P) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
         if (!rc && n) rc = pl_predict(run, first, NULL, in->val, run->eval_batch, P, NULL, err);
-        if (!rc && n) rc = auc_of(in->val, P, &macro, &micro, err);
+        if (!rc && n) rc = pl_auc_of(in->val, P, &macro, &micro, err);
         free(P);
         if (!rc) {
             char ms[256];
@@ -656,22 +546,6 @@ static void cv_stat(json_buf *cv, const char *name, const double *v, int K) {
     json_buf_printf(cv, "]}");
 }
 
-static int auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err) {
-    size_t nt = test->ds.n, L = (size_t)test->ds.num_labels;
-    double *Y = malloc((nt ? nt : 1) * L * sizeof *Y);
-    if (!Y) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < nt * L; i++) Y[i] = test->ds.labels[i] > 0.5f ? 1.0 : 0.0;
-    eval_summary s;
-    int rc = eval_summary_compute(&s, P, Y, nt, L, err);
-    if (!rc) {
-        *macro = s.macro_auc;
-        *micro = s.micro_auc;
-        eval_summary_free(&s);
-    }
-    free(Y);
-    return rc;
-}
-
 static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_tokenizer *tok, const float *enc_init,
                      int K, json_buf *cv, affect_pipeline_result *res, affect_error *err) {
     const affect_run_config *c = run->cfg;
@@ -730,14 +604,14 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
             if (!P || !I) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
             if (!rc && lexical) {
                 rc = pl_predict(run, tr, NULL, &test, run->eval_batch, P, NULL, err);
-                if (!rc) rc = auc_of(&test, P, &emacro[k], &emicro[k], err);
+                if (!rc) rc = pl_auc_of(&test, P, &emacro[k], &emicro[k], err);
                 if (!rc) rc = pl_predict(run, tr, NULL, &d->emo_dev, run->eval_batch, NULL, I, err);
                 if (!rc) epear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
-                if (!rc) rc = fit_lexical(run, tok, &s2, &lx, err);
+                if (!rc) rc = pl_fit_lexical(run, tok, &s2, &lx, err);
             }
             if (!rc) rc = pl_predict(run, tr, &lx, &test, run->eval_batch, P, NULL, err);
             if (!rc) rc = pl_predict(run, tr, &lx, &d->emo_dev, run->eval_batch, NULL, I, err);
-            if (!rc) rc = auc_of(&test, P, &macro[k], &micro[k], err);
+            if (!rc) rc = pl_auc_of(&test, P, &macro[k], &micro[k], err);
             if (!rc) {
                 pear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
                 if (lexical)
@@ -791,76 +665,6 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
     free(emicro);
     free(epear);
     return rc;
-}
-
-/* A copy of lx in which every mixed part takes the whole prediction: the lexical model alone. */
-static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_error *err) {
-    int rc = affect_lexical_init(out, lx->V, lx->L, err);
-    if (rc) return rc;
-    memcpy(out->arena, lx->arena, ((size_t)lx->V * ((size_t)lx->L + 1) + 2 * (size_t)lx->L) * sizeof(float));
-    for (int l = 0; l < lx->L; l++) out->mix[l] = lx->mix[l] > 0 ? 1.0f : 0.0f;
-    if (lx->in.G == 0) return 0;
-    int G = lx->in.G;
-    const int32_t **px = calloc((size_t)G, sizeof *px);
-    int *pl = calloc((size_t)G, sizeof *pl);
-    if (!px || !pl) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-    for (int g = 0; g < G && !rc; g++) {
-        px[g] = lx->in.prefix + lx->in.prefix_off[g];
-        pl[g] = lx->in.prefix_off[g + 1] - lx->in.prefix_off[g];
-    }
-    if (!rc) rc = affect_lexical_init_intensity(out, G, (const char *const *)lx->in.names, px, pl, err);
-    free(px);
-    free(pl);
-    if (rc) {
-        affect_lexical_free(out);
-        return rc;
-    }
-    memcpy(out->in.arena, lx->in.arena, ((size_t)lx->V * ((size_t)G + 1) + 2 * (size_t)G) * sizeof(float));
-    for (int g = 0; g < G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
-    return 0;
-}
-
-/* What each half of the mixed model scores on its own (Lemotif test AUCs, EmoInt dev
- * Pearson), for analysis_metrics.json's "lexical" member: whether the mix pays must be
- * visible in the run itself. P (test n,L) and I (emo_dev n) are scratch. */
-static int lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
-                         const pl_set *emo_dev, double *P, double *I, json_buf *out, affect_error *err) {
-    const affect_run_config *c = run->cfg;
-    double v[2][3] = {{NAN, NAN, NAN}, {NAN, NAN, NAN}}; /* encoder, lexical: macro, micro, r */
-    affect_lexical alone;
-    int rc = lexical_alone(lx, &alone, err);
-    if (rc) return rc;
-    for (int k = 0; k < 2 && !rc; k++) {
-        const affect_lexical *use = k ? &alone : NULL;
-        int emo = k == 0 || lx->L > 0, inten = emo_dev->ds.n > 0 && (k == 0 || lx->in.G > 0);
-        if (emo) rc = pl_predict(run, tr, use, test, run->eval_batch, P, NULL, err);
-        if (!rc && emo) rc = auc_of(test, P, &v[k][0], &v[k][1], err);
-        if (!rc && inten) rc = pl_predict(run, tr, use, emo_dev, run->eval_batch, NULL, I, err);
-        if (!rc && inten) v[k][2] = pl_pearson_groups(emo_dev, I, NULL);
-    }
-    affect_lexical_free(&alone);
-    if (rc) return rc;
-    /* the emotion part is "alone" only where it is mixed in at all */
-    double mixed = 0;
-    for (int l = 0; l < lx->L; l++) mixed += lx->mix[l];
-    if (mixed == 0) v[1][0] = v[1][1] = NAN;
-    if (lx->in.G == 0) v[1][2] = NAN;
-    const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
-    json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
-                    "\"intensity_alpha\":%.17g", lc->weight, lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha);
-    static const char *const keys[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
-    for (int k = 0; k < 2; k++) {
-        json_buf_printf(out, ",\"%s\":{", k ? "lexical_alone" : "encoder_alone");
-        for (int j = 0; j < 3; j++) {
-            json_buf_printf(out, "%s\"%s\":", j ? "," : "", keys[j]);
-            json_buf_printf(out, isfinite(v[k][j]) ? "%.17g" : "null", v[k][j]);
-        }
-        json_buf_printf(out, "}");
-    }
-    json_buf_printf(out, "}");
-    pl_note(run, NULL, "each part alone: encoder test macro AUC %.4f, micro %.4f, EmoInt dev r %.4f; lexical %.4f, %.4f, "
-            "%.4f", v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2]);
-    return 0;
 }
 
 /* ---- the whole run ---------------------------------------------------------------------------- */
@@ -1153,7 +957,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.intensity_median = intensity_median(&d.s2_train.ds);
         info.intensity_prefix = strcmp(c->data.emoint_input, "plain") != 0;
         info.pool = AFFECT_POOL_MEAN;
-        if ((rc = fit_lexical(&run, tok, &d.s2_train, &lx, err))) goto out;
+        if ((rc = pl_fit_lexical(&run, tok, &d.s2_train, &lx, err))) goto out;
         info.lexical = lx.V > 0 ? &lx : NULL;
         char fm[PL_PATH];
         if ((rc = pl_path(fm, sizeof fm, err, "%s/final_model", run.dir))) goto out;
@@ -1166,7 +970,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         int G = d.emo_dev.ds.num_groups > 0 ? d.emo_dev.ds.num_groups : 1;
         pear = malloc((size_t)G * sizeof *pear);
         if (!P || !VP || !TI || !I || !pear) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-        if (!rc && info.lexical) rc = lexical_parts(&run, tr2, &lx, &d.lem_test, &d.emo_dev, P, I, &extra, err);
+        if (!rc && info.lexical) rc = pl_lexical_parts(&run, tr2, &lx, &d.lem_test, &d.emo_dev, P, I, &extra, err);
         if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.lem_test, run.eval_batch, P, TI, err);
         if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.lem_val, run.eval_batch, VP, NULL, err);
         if (!rc) rc = pl_predict(&run, tr2, info.lexical, &d.emo_dev, run.eval_batch, NULL, I, err);

@@ -13,6 +13,7 @@
 #include "model/lexical.h"
 #include "pipeline/pipeline.h"
 #include "train/train_step.h"
+#include "util/json.h"
 
 #define PL_PATH 1400
 
@@ -144,6 +145,21 @@ int pl_predict(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const 
 /* Mean Pearson r of predicted vs gold intensity over the groups (EmoInt emotions); r per
  * group into r_out (num_groups) when given. NaN when undefined. */
 double pl_pearson_groups(const pl_set *s, const double *pred, double *r_out);
+
+/* ---- the lexical model (pl_lexical.c) ------------------------------------------------------ */
+
+/* Every special token the tokenizer has ([CLS], [SEP], [PAD], [UNK], <s>, ...; at most 8) into
+ * special; *mask_id is [MASK] / <mask>, -1 when there is none. */
+void pl_special_ids(const affect_tokenizer *tok, int32_t special[16], int *n_special, int32_t *mask_id);
+/* training.lemotif.lexical fitted on stage-2 train s2 into lx (left empty when both weights
+ * are 0). */
+int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx, affect_error *err);
+/* Each half of the mixed model alone on the test split and EmoInt dev, as analysis_metrics.json's
+ * "lexical" member into out; P (test n,L) and I (emo_dev n) are scratch. */
+int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
+                     const pl_set *emo_dev, double *P, double *I, json_buf *out, affect_error *err);
+/* Macro and micro AUC of probabilities P (n,L) against a set's labels. */
+int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
 
 /* State shared by the stages of one invocation. */
 struct pl_run {

@@ -1,0 +1,207 @@
+/* The pipeline's use of the lexical model (src/core/model/lexical.h, fitted by
+ * src/train/lexical_fit.c): which ids it ignores, fitting it on stage-2 train from the config,
+ * and what each half of the mixed model scores alone. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/metrics.h"
+#include "pipeline/pl_internal.h"
+#include "train/lexical_fit.h"
+#include "util/error.h"
+#include "util/json.h"
+
+/* Every special token the tokenizer has ([CLS], [SEP], [PAD], [UNK], [MASK], <s>, ...): the
+ * ids the masking must leave alone and the lexical model must not count. *mask_id is the mask
+ * token, -1 when there is none. */
+void pl_special_ids(const affect_tokenizer *tok, int32_t special[16], int *n_special, int32_t *mask_id) {
+    static const char *const SPECIAL[] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "<s>", "</s>", "<pad>", "<unk>"};
+    int V = affect_tokenizer_vocab_size(tok), n = 0;
+    *mask_id = -1;
+    for (int32_t id = 0; id < V; id++) {
+        const char *t = affect_tokenizer_id_to_token(tok, id);
+        if (!t) continue;
+        if (!strcmp(t, "[MASK]") || !strcmp(t, "<mask>")) *mask_id = id;
+        for (size_t k = 0; k < sizeof SPECIAL / sizeof SPECIAL[0] && n < 8; k++)
+            if (!strcmp(t, SPECIAL[k])) special[n++] = id;
+    }
+    *n_special = n;
+}
+
+/* The ids of "<name>: " without the special tokens: what the emotion prefix of an intensity
+ * row (affect_dataset_prefix_groups) tokenizes to right after the first token. */
+static int prefix_ids(const affect_tokenizer *tok, const char *name, int32_t **out, int *len, affect_error *err) {
+    char text[AFFECT_CFG_NAME + 8];
+    int k = snprintf(text, sizeof text, "%s: ", name);
+    if (k < 0 || (size_t)k >= sizeof text) return affect_fail(err, AFFECT_EARG, "group name too long: %.60s", name);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = affect_tokenizer_encode(tok, text, (size_t)k, 0, &ids, &n, err);
+    if (rc) return rc;
+    if (n < 3) {
+        free(ids);
+        return affect_fail(err, AFFECT_EFORMAT, "the emotion prefix \"%s\" tokenizes to nothing", text);
+    }
+    memmove(ids, ids + 1, (n - 2) * sizeof *ids); /* drop the first and last (special) ids */
+    *out = ids;
+    *len = (int)(n - 2);
+    return 0;
+}
+
+/* The lexical model of training.lemotif.lexical on stage-2 train `s2` (emotion regressions on
+ * its rows with emotion targets, intensity ridges on its rows with intensity targets); lx
+ * stays empty when both weights are 0. Convex and fast (about a second), so a resumed run
+ * simply refits it. Intensity models per group read "<group>: " prefixed texts and exist only
+ * when the intensity rows were prefixed (data.emoint_input prefixed or both). */
+int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx,
+                       affect_error *err) {
+    const affect_run_config *c = run->cfg;
+    affect_lexical_free(lx);
+    double we = c->training.lemotif.lexical.weight, wi = c->training.lemotif.lexical.intensity_weight;
+    size_t n_int = 0;
+    for (size_t i = 0; s2->ds.intensity_mask && i < s2->ds.n; i++) n_int += s2->ds.intensity_mask[i] != 0;
+    if (we <= 0 && (wi <= 0 || n_int == 0)) return 0;
+    int32_t special[16], mask_id;
+    int n_special = 0;
+    pl_special_ids(tok, special, &n_special, &mask_id);
+    if (mask_id >= 0) special[n_special++] = mask_id;
+    int V = affect_tokenizer_vocab_size(tok), L = s2->ds.num_labels;
+    double t0 = pl_now();
+    int rc;
+    if (we > 0) {
+        affect_lexical_fit_opts o;
+        memset(&o, 0, sizeof o);
+        o.c = c->training.lemotif.lexical.c;
+        o.mix = we;
+        o.balanced = !strcmp(c->training.lemotif.lexical.class_weight, "balanced");
+        rc = affect_lexical_fit(lx, V, L, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.labels,
+                                s2->ds.label_mask, special, n_special, &o, err);
+    } else {
+        rc = affect_lexical_init(lx, V, L, err); /* emotion part all zero: mix 0 */
+    }
+    if (rc) return rc;
+    int G = 1;
+    const char **names = NULL;
+    int32_t **prefix = NULL;
+    int *plen = NULL;
+    if (wi > 0 && n_int > 0) {
+        int prefixed = strcmp(c->data.emoint_input, "plain") != 0;
+        G = prefixed ? 1 + s2->ds.num_groups : 1;
+        names = calloc((size_t)G, sizeof *names);
+        prefix = calloc((size_t)G, sizeof *prefix);
+        plen = calloc((size_t)G, sizeof *plen);
+        if (!names || !prefix || !plen) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+        for (int g = 0; g < G && !rc; g++) {
+            names[g] = g ? s2->ds.group_names[g - 1] : "";
+            if (g) rc = prefix_ids(tok, names[g], &prefix[g], &plen[g], err);
+        }
+        if (!rc)
+            rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.intensity,
+                                              s2->ds.intensity_mask, s2->ds.group, G, names,
+                                              (const int32_t *const *)prefix, plen, special, n_special,
+                                              c->training.lemotif.lexical.intensity_alpha, wi, err);
+        for (int g = 0; prefix && g < G; g++) free(prefix[g]);
+        free(prefix);
+        free(names);
+        free(plen);
+        if (rc) {
+            affect_lexical_free(lx);
+            return rc;
+        }
+    }
+    int used = 0, kept = 0;
+    for (int v = 0; v < lx->V; v++) used += lx->idf[v] > 0;
+    for (int l = 0; l < lx->L; l++) kept += lx->mix[l] > 0;
+    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f); "
+            "fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi, pl_now() - t0);
+    return 0;
+}
+
+/* A copy of lx in which every mixed part takes the whole prediction: the lexical model alone. */
+static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_error *err) {
+    int rc = affect_lexical_init(out, lx->V, lx->L, err);
+    if (rc) return rc;
+    memcpy(out->arena, lx->arena, ((size_t)lx->V * ((size_t)lx->L + 1) + 2 * (size_t)lx->L) * sizeof(float));
+    for (int l = 0; l < lx->L; l++) out->mix[l] = lx->mix[l] > 0 ? 1.0f : 0.0f;
+    if (lx->in.G == 0) return 0;
+    int G = lx->in.G;
+    const int32_t **px = calloc((size_t)G, sizeof *px);
+    int *pl = calloc((size_t)G, sizeof *pl);
+    if (!px || !pl) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (int g = 0; g < G && !rc; g++) {
+        px[g] = lx->in.prefix + lx->in.prefix_off[g];
+        pl[g] = lx->in.prefix_off[g + 1] - lx->in.prefix_off[g];
+    }
+    if (!rc) rc = affect_lexical_init_intensity(out, G, (const char *const *)lx->in.names, px, pl, err);
+    free(px);
+    free(pl);
+    if (rc) {
+        affect_lexical_free(out);
+        return rc;
+    }
+    memcpy(out->in.arena, lx->in.arena, ((size_t)lx->V * ((size_t)G + 1) + 2 * (size_t)G) * sizeof(float));
+    for (int g = 0; g < G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
+    return 0;
+}
+
+/* What each half of the mixed model scores on its own (Lemotif test AUCs, EmoInt dev
+ * Pearson), for analysis_metrics.json's "lexical" member: whether the mix pays must be
+ * visible in the run itself. P (test n,L) and I (emo_dev n) are scratch. */
+int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
+                         const pl_set *emo_dev, double *P, double *I, json_buf *out, affect_error *err) {
+    const affect_run_config *c = run->cfg;
+    double v[2][3] = {{NAN, NAN, NAN}, {NAN, NAN, NAN}}; /* encoder, lexical: macro, micro, r */
+    affect_lexical alone;
+    int rc = lexical_alone(lx, &alone, err);
+    if (rc) return rc;
+    for (int k = 0; k < 2 && !rc; k++) {
+        const affect_lexical *use = k ? &alone : NULL;
+        int emo = k == 0 || lx->L > 0, inten = emo_dev->ds.n > 0 && (k == 0 || lx->in.G > 0);
+        if (emo) rc = pl_predict(run, tr, use, test, run->eval_batch, P, NULL, err);
+        if (!rc && emo) rc = pl_auc_of(test, P, &v[k][0], &v[k][1], err);
+        if (!rc && inten) rc = pl_predict(run, tr, use, emo_dev, run->eval_batch, NULL, I, err);
+        if (!rc && inten) v[k][2] = pl_pearson_groups(emo_dev, I, NULL);
+    }
+    affect_lexical_free(&alone);
+    if (rc) return rc;
+    /* the emotion part is "alone" only where it is mixed in at all */
+    double mixed = 0;
+    for (int l = 0; l < lx->L; l++) mixed += lx->mix[l];
+    if (mixed == 0) v[1][0] = v[1][1] = NAN;
+    if (lx->in.G == 0) v[1][2] = NAN;
+    const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
+    json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
+                    "\"intensity_alpha\":%.17g", lc->weight, lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha);
+    static const char *const keys[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
+    for (int k = 0; k < 2; k++) {
+        json_buf_printf(out, ",\"%s\":{", k ? "lexical_alone" : "encoder_alone");
+        for (int j = 0; j < 3; j++) {
+            json_buf_printf(out, "%s\"%s\":", j ? "," : "", keys[j]);
+            json_buf_printf(out, isfinite(v[k][j]) ? "%.17g" : "null", v[k][j]);
+        }
+        json_buf_printf(out, "}");
+    }
+    json_buf_printf(out, "}");
+    pl_note(run, NULL, "each part alone: encoder test macro AUC %.4f, micro %.4f, EmoInt dev r %.4f; lexical %.4f, %.4f, "
+            "%.4f", v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2]);
+    return 0;
+}
+
+/* Test-split macro and micro AUC of probabilities P (n,L) against a set's labels. */
+int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err) {
+    size_t nt = test->ds.n, L = (size_t)test->ds.num_labels;
+    double *Y = malloc((nt ? nt : 1) * L * sizeof *Y);
+    if (!Y) return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nt * L; i++) Y[i] = test->ds.labels[i] > 0.5f ? 1.0 : 0.0;
+    eval_summary s;
+    int rc = eval_summary_compute(&s, P, Y, nt, L, err);
+    if (!rc) {
+        *macro = s.macro_auc;
+        *micro = s.micro_auc;
+        eval_summary_free(&s);
+    }
+    free(Y);
+    return rc;
+}
+
