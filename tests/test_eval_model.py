@@ -120,7 +120,7 @@ def main():
     rp = os.path.join(TMP, "run_prefix")
     cfgp = os.path.join(TMP, "tiny_prefix.yaml")
     # (with a lexical model mixed into emotions and intensity: training.lemotif.lexical)
-    lexical = ("  lemotif:\n    lexical:\n      weight: 0.5\n      intensity_weight: 0.5\n")
+    lexical = ("  lemotif:\n    lexical:\n      weight: 0.5\n      intensity_weight: 0.5\n      match_prior: true\n")
     open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_input: prefixed\n", 1)
                           .replace("  lemotif:\n", lexical, 1))
     p = run(["train", cfgp], timeout=300)
@@ -134,6 +134,18 @@ def main():
             got = json.loads(p.stdout)
             for k in ("micro_auc", "macro_auc", "per_label_auc"):
                 check(got.get(k) == refl.get(k), f"lexical run {k}: eval {got.get(k)} vs analysis_metrics.json {refl.get(k)}")
+        # match_prior: through the exported model, each mixed label's mean probability on the
+        # validation split equals its prevalence in the training split
+        pv = run(["eval", rp, "--data", "lemotif:val", "--json"])
+        pt = run(["eval", rp, "--data", "lemotif:train", "--json"])
+        if check(pv.returncode == 0 and pt.returncode == 0, f"eval lemotif:val / train: {pv.stderr} {pt.stderr}"):
+            v, t = json.loads(pv.stdout), json.loads(pt.stdout)
+            prev = [c / t["n_rows"] for c in t["support"]]
+            mixed = [j for j, c in enumerate(t["support"]) if 0 < c < t["n_rows"]]
+            bad = [(v["label_names"][j], v["mean_probability"][j], prev[j]) for j in mixed
+                   if abs(v["mean_probability"][j] - prev[j]) > 1e-4]
+            check(len(mixed) >= 5 and not bad, f"match_prior: val mean probability vs train prevalence off for {bad} "
+                  f"({len(mixed)} labels with train positives)")
         refp = json.load(open(os.path.join(rp, "analysis_metrics.json")))["intensity"]
         p = run(["eval", rp, "--data", "emoint:dev", "--json"])
         if check(p.returncode == 0, f"eval --data emoint:dev: {p.stderr}"):

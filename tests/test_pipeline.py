@@ -98,7 +98,7 @@ def safetensors_numel(path):
 
 
 LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      intensity_weight: 0.5\n"
-           "      intensity_alpha: 1.0\n")
+           "      intensity_alpha: 1.0\n      match_prior: true\n")
 
 
 def check_lexical_run(rd, stderr, texts):
@@ -121,6 +121,8 @@ def check_lexical_run(rd, stderr, texts):
         check(header.get(k, {}).get("shape") == shape, f"{k}: {header.get(k)} (want shape {shape})")
     check(re.search(r"lexical model: \d+ of 18 labels .*5 intensity models", stderr) is not None,
           "no 'lexical model' note")
+    check(re.search(r"label biases matched to the training prevalences on \d+ validation rows", stderr) is not None,
+          "no match_prior note")
     m = json.load(open(os.path.join(rd, "analysis_metrics.json")))
     lx = m.get("lexical", {})
     ok = all(isinstance(lx.get(part, {}).get(k), float) for part in ("encoder_alone", "lexical_alone")

@@ -158,6 +158,13 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, a
  * "lexical" member into out; P (test n,L) and I (emo_dev n) are scratch. */
 int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
                      const pl_set *emo_dev, double *P, double *I, json_buf *out, affect_error *err);
+/* training.lemotif.lexical.match_prior: shifts each mixed label's lexical bias so the mixed
+ * model's mean probability over the validation rows (their texts only, not their labels)
+ * equals the label's prevalence in `train`. Why: averaging two models' log-odds keeps each
+ * label's ranking but not its level, and micro AUC and the probabilities a user sees both
+ * compare labels with each other. No-op when off or without a lexical model. */
+int pl_lexical_match_prior(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *train, const pl_set *val,
+                           affect_error *err);
 /* Macro and micro AUC of probabilities P (n,L) against a set's labels. */
 int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
 

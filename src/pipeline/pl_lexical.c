@@ -205,3 +205,61 @@ int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro,
     return rc;
 }
 
+
+/* ln(p / (1 - p)) of a probability pl_predict returned, kept finite. */
+static double logit_of(double p) {
+    if (p < 1e-15) p = 1e-15;
+    if (p > 1 - 1e-15) p = 1 - 1e-15;
+    return log(p / (1 - p));
+}
+
+/* The mean of sigmoid(z_i + d) over n values. */
+static double mean_sigmoid(const double *z, size_t n, size_t stride, double d) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = z[i * stride] + d;
+        s += x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+    }
+    return s / (double)n;
+}
+
+int pl_lexical_match_prior(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *train, const pl_set *val,
+                           affect_error *err) {
+    if (!lx || lx->V <= 0 || !run->cfg->training.lemotif.lexical.match_prior) return 0;
+    size_t n = val->ds.n, L = (size_t)lx->L;
+    if (n == 0) return 0;
+    double *P = malloc(n * L * sizeof *P), *prior = calloc(L, sizeof *prior);
+    if (!P || !prior) {
+        free(P);
+        free(prior);
+        return affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < train->ds.n; i++) {
+        if (train->ds.label_mask && !train->ds.label_mask[i]) continue;
+        m++;
+        for (size_t l = 0; l < L; l++) prior[l] += train->ds.labels[i * L + l] > 0.5f;
+    }
+    int rc = pl_predict(run, tr, lx, val, run->eval_batch, P, NULL, err);
+    double max_shift = 0;
+    for (size_t i = 0; !rc && i < n * L; i++) P[i] = logit_of(P[i]);
+    for (size_t l = 0; !rc && l < L && m > 0; l++) {
+        double target = prior[l] / (double)m;
+        if (lx->mix[l] <= 0 || target <= 0 || target >= 1) continue;
+        /* the mean is increasing in d: bisect to 1e-12 */
+        double lo = -30, hi = 30;
+        for (int it = 0; it < 200 && hi - lo > 1e-12; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (mean_sigmoid(P + l, n, L, mid) < target) lo = mid;
+            else hi = mid;
+        }
+        double d = 0.5 * (lo + hi);
+        lx->b[l] += (float)(d / lx->mix[l]); /* the final logit moves by mix * (bias change) */
+        if (fabs(d) > fabs(max_shift)) max_shift = d;
+    }
+    free(P);
+    free(prior);
+    if (!rc) pl_note(run, NULL, "lexical model: label biases matched to the training prevalences on %zu validation rows "
+                     "(largest shift %+.2f logits)", n, max_shift);
+    return rc;
+}

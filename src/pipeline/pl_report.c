@@ -169,6 +169,14 @@ int pl_metrics_json(const pl_metrics_in *in, json_buf *out, affect_error *err) {
         jarr(&b, "per_label_ap", s.per_label_ap, L);
         JS(&b, ",\"support\":[");
         for (size_t j = 0; j < L; j++) json_buf_printf(&b, "%s%zu", j ? "," : "", s.support[j]);
+        /* calibration in the large: the mean predicted probability beside the prevalence */
+        JS(&b, "],\"mean_probability\":[");
+        for (size_t j = 0; j < L; j++) {
+            double m = 0;
+            for (size_t i = 0; i < n; i++) m += in->P[i * L + j];
+            if (j) JS(&b, ",");
+            jnum(&b, n ? m / (double)n : NAN);
+        }
         json_buf_printf(&b, "],\"n_rows\":%zu,\"n_params\":%zu,\"model_bytes\":%lld,\"latency_ms\":", n, in->n_params,
                         (long long)in->model_bytes);
         jnum(&b, in->latency_ms);
