@@ -78,6 +78,17 @@ def run(V, L, rows, C, balanced, mix, tag, extra=""):
     return read_records(out)
 
 
+def sklearn_tfidf(fit_docs, other_docs, V):
+    """The oracle's features: TfidfVectorizer(sublinear_tf=True) over the ids without the
+    special ones, fitted on fit_docs; (X_fit, X_other, the fitted ids, idf over all V ids)."""
+    vec = TfidfVectorizer(analyzer=lambda ids: [str(t) for t in ids if t not in SPECIAL], sublinear_tf=True)
+    X = vec.fit_transform(fit_docs)
+    cols = np.array([int(k) for k in vec.get_feature_names_out()])
+    idf = np.zeros(V)
+    idf[cols] = vec.idf_
+    return X, vec.transform(other_docs), cols, idf
+
+
 def check_intensity(rng, V, L, rows):
     """Ridge models per group, routed by prefix ids, against scikit-learn's Ridge."""
     G, alpha = 4, 0.7
@@ -100,15 +111,7 @@ def check_intensity(rng, V, L, rows):
             lines.append(f"ieval 0 " + " ".join(map(str, ids)) + "\n")
     got = run(V, L, rows, 4.0, True, 0.5, "intensity", "".join(lines))
 
-    def analyzer(ids):
-        return [str(t) for t in ids if t not in SPECIAL]
-
-    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
-    X = vec.fit_transform([r[2] for r in fit])
-    Xh = vec.transform([r[1] for r in held])
-    cols = np.array([int(k) for k in vec.get_feature_names_out()])
-    want_idf = np.zeros(V)
-    want_idf[cols] = vec.idf_
+    X, Xh, cols, want_idf = sklearn_tfidf([r[2] for r in fit], [r[1] for r in held], V)
     err = np.abs(got["iidf"] - want_idf).max()
     check("intensity idf", err < 1e-5, f"max |diff| {err:.2e} ({len(cols)} ids over {len(fit)} intensity rows)")
     routed = got["imodel"].astype(int)
@@ -142,21 +145,12 @@ def main():
     check("data", Y[:, 1].sum() >= 2 and Y[:, 2].sum() == 0 and 0.2 < Y[:, 0].mean() < 0.8,
           f"positives per label {Y.sum(0).tolist()} of {len(fit_rows)} rows")
 
-    def analyzer(ids):
-        return [str(t) for t in ids if t not in SPECIAL]
-
-    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
-    X = vec.fit_transform([r[2] for r in fit_rows])
-    Xe = vec.transform([r[2] for r in eval_rows])
-    cols = np.array([int(k) for k in vec.get_feature_names_out()])
+    X, Xe, cols, want_idf = sklearn_tfidf([r[2] for r in fit_rows], [r[2] for r in eval_rows], V)
 
     for C, balanced in [(4.0, True), (0.5, False)]:
         tag = f"C{C}-{'balanced' if balanced else 'none'}"
         got = run(V, L, rows, C, balanced, 0.5, tag)
-        idf = got["idf"]
-        want_idf = np.zeros(V)
-        want_idf[cols] = vec.idf_
-        err = np.abs(idf - want_idf).max()
+        err = np.abs(got["idf"] - want_idf).max()
         check(f"{tag} idf", err < 1e-5, f"max |diff| {err:.2e} over {V} ids ({len(cols)} fitted)")
         W = got["weight"].reshape(L, V)
         logits = got["eval_logits"].reshape(len(eval_rows), L)

@@ -101,6 +101,26 @@ LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      int
            "      intensity_alpha: 1.0\n      match_prior: true\n")
 
 
+def check_predict_matches(rd, texts, rows, intensity, what=""):
+    """`affect predict` on the run's exported model gives the run's own predictions.csv (the
+    first `rows` test entries; emotions, and the intensity when asked) to 1e-4."""
+    with open(os.path.join(rd, "predictions.csv")) as f:
+        pr = list(csv.reader(f))
+    names = pr[0][1:-1]
+    for r in pr[1:1 + rows]:
+        q = subprocess.run([BIN, "predict", os.path.join(rd, "final_model"), texts[r[0]]], capture_output=True,
+                           text=True, env=env(), cwd=TMP)
+        if not check(q.returncode == 0, f"affect predict: {q.stderr}"):
+            break
+        out = json.loads(q.stdout.splitlines()[0])
+        for j, name in enumerate(names):
+            a, b = out["emotions"][name], float(r[1 + j])
+            check(abs(a - b) < 1e-4, f"{what}{r[0]} {name}: predict {a} vs predictions.csv {b}")
+        if intensity:
+            check(abs(out["intensity"] - float(r[-1])) < 1e-4,
+                  f"{what}{r[0]} intensity: predict {out['intensity']} vs predictions.csv {r[-1]}")
+
+
 def check_lexical_run(rd, stderr, texts):
     """A run with a lexical model: its metadata, tensors and metrics, and the exported model
     reproducing the run's own test predictions (the lexical part included)."""
@@ -132,20 +152,7 @@ def check_lexical_run(rd, stderr, texts):
         check(lx["encoder_alone"]["macro_auc"] != m["macro_auc"] and
               lx["encoder_alone"]["intensity_pearson"] != m["intensity"]["mean"],
               "the lexical model changed neither the emotions nor the intensity")
-    with open(os.path.join(rd, "predictions.csv")) as f:
-        pr = list(csv.reader(f))
-    names = pr[0][1:-1]
-    for r in pr[1:5]:
-        q = subprocess.run([BIN, "predict", os.path.join(rd, "final_model"), texts[r[0]]], capture_output=True,
-                           text=True, env=env(), cwd=TMP)
-        if not check(q.returncode == 0, f"affect predict: {q.stderr}"):
-            break
-        out = json.loads(q.stdout.splitlines()[0])
-        for j, name in enumerate(names):
-            check(abs(out["emotions"][name] - float(r[1 + j])) < 1e-4,
-                  f"lexical run, {r[0]} {name}: predict {out['emotions'][name]} vs predictions.csv {r[1 + j]}")
-        check(abs(out["intensity"] - float(r[-1])) < 1e-4,
-              f"lexical run, {r[0]} intensity: predict {out['intensity']} vs predictions.csv {r[-1]}")
+    check_predict_matches(rd, texts, rows=4, intensity=True, what="lexical run, ")
 
 
 def main():
@@ -284,15 +291,7 @@ def main():
     with open(lem, newline="") as f:
         for k, row in enumerate(csv.DictReader(f), start=1):
             texts[f"lemotif-{k}"] = row["Answer"]
-    for r in pr[1:4]:
-        q = subprocess.run([BIN, "predict", os.path.join(rd, "final_model"), texts[r[0]]], capture_output=True,
-                           text=True, env=env(), cwd=TMP)
-        if not check(q.returncode == 0, f"affect predict: {q.stderr}"):
-            break
-        out = json.loads(q.stdout.splitlines()[0])
-        for j, name in enumerate(names):
-            a, b = out["emotions"][name], float(r[1 + j])
-            check(abs(a - b) < 1e-4, f"{r[0]} {name}: predict {a} vs predictions.csv {b}")
+    check_predict_matches(rd, texts, rows=3, intensity=False)
 
     # ---- K-fold cross-validation ----------------------------------------------------------------
     p, _ = run(["train", tiny_config("cv", **{"  lemotif:\n": LEXICAL}), "--folds", "3"])

@@ -120,28 +120,10 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, a
 
 /* A copy of lx in which every mixed part takes the whole prediction: the lexical model alone. */
 static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_error *err) {
-    int rc = affect_lexical_init(out, lx->V, lx->L, err);
+    int rc = affect_lexical_copy(lx, out, err);
     if (rc) return rc;
-    memcpy(out->arena, lx->arena, ((size_t)lx->V * ((size_t)lx->L + 1) + 2 * (size_t)lx->L) * sizeof(float));
     for (int l = 0; l < lx->L; l++) out->mix[l] = lx->mix[l] > 0 ? 1.0f : 0.0f;
-    if (lx->in.G == 0) return 0;
-    int G = lx->in.G;
-    const int32_t **px = calloc((size_t)G, sizeof *px);
-    int *pl = calloc((size_t)G, sizeof *pl);
-    if (!px || !pl) rc = affect_fail(err, AFFECT_ENOMEM, "out of memory");
-    for (int g = 0; g < G && !rc; g++) {
-        px[g] = lx->in.prefix + lx->in.prefix_off[g];
-        pl[g] = lx->in.prefix_off[g + 1] - lx->in.prefix_off[g];
-    }
-    if (!rc) rc = affect_lexical_init_intensity(out, G, (const char *const *)lx->in.names, px, pl, err);
-    free(px);
-    free(pl);
-    if (rc) {
-        affect_lexical_free(out);
-        return rc;
-    }
-    memcpy(out->in.arena, lx->in.arena, ((size_t)lx->V * ((size_t)G + 1) + 2 * (size_t)G) * sizeof(float));
-    for (int g = 0; g < G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
+    for (int g = 0; g < lx->in.G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
     return 0;
 }
 

@@ -72,6 +72,14 @@ static void test_mix(void) {
     inten = 0.6f;
     affect_lexical_mix_intensity(&lx, t4, 4, &inten, fid, fval);
     CHECK(inten == 0.6f, "model 0 has mix 0: the head alone (%g)", inten);
+    affect_lexical cp;
+    CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
+    CHECK(cp.V == NV && cp.L == 2 && cp.in.G == 3 && cp.arena != lx.arena &&
+          !memcmp(cp.arena, lx.arena, (NV + 2 * NV + 4) * sizeof(float)) &&
+          !memcmp(cp.in.arena, lx.in.arena, (NV + 3 * NV + 6) * sizeof(float)) &&
+          affect_lexical_intensity_model(&cp, t1, 5) == 2 && !strcmp(cp.in.names[2], "fear"),
+          "affect_lexical_copy: the copy differs from its source");
+    affect_lexical_free(&cp);
     affect_lexical_free(&lx);
 
     /* malformed intensity groups */

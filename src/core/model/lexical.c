@@ -97,6 +97,32 @@ void affect_lexical_free(affect_lexical *lx) {
     memset(lx, 0, sizeof *lx);
 }
 
+/* Sizes come from src's own fields, so the copy follows the layout init chose. */
+int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_error *err) {
+    int rc = affect_lexical_init(out, src->V, src->L, err);
+    if (rc) return rc;
+    size_t v = (size_t)src->V, l = (size_t)src->L;
+    memcpy(out->arena, src->arena, (v + l * v + 2 * l) * sizeof(float));
+    int G = src->in.G;
+    if (G == 0) return AFFECT_OK;
+    const int32_t **px = calloc((size_t)G, sizeof *px);
+    int *pl = calloc((size_t)G, sizeof *pl);
+    if (!px || !pl) rc = affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory");
+    for (int g = 0; g < G && !rc; g++) {
+        px[g] = src->in.prefix + src->in.prefix_off[g];
+        pl[g] = src->in.prefix_off[g + 1] - src->in.prefix_off[g];
+    }
+    if (!rc) rc = affect_lexical_init_intensity(out, G, (const char *const *)src->in.names, px, pl, err);
+    free(px);
+    free(pl);
+    if (rc) {
+        affect_lexical_free(out);
+        return rc;
+    }
+    memcpy(out->in.arena, src->in.arena, (v + (size_t)G * v + 2 * (size_t)G) * sizeof(float));
+    return AFFECT_OK;
+}
+
 static int cmp_i32(const void *a, const void *b) {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
     return (x > y) - (x < y);

@@ -66,6 +66,8 @@ int affect_lexical_init(affect_lexical *lx, int V, int L, affect_error *err);
 int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *names,
                                   const int32_t *const *prefix, const int *prefix_len, affect_error *err);
 void affect_lexical_free(affect_lexical *lx);
+/* A deep copy of src (intensity models included) into out. */
+int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_error *err);
 
 /* The sparse feature vector of one text's ids[0..n): the distinct kept ids in ascending
  * order into fid and their l2-normalised weights into fval (both with room for n entries);
