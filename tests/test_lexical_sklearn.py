@@ -16,6 +16,10 @@ idf over the intensity rows; model 0 on every row, model g on the rows of group 
 that starts (after its first id) with group g's prefix ids is read by model g, any other text
 by model 0. Weights, biases and held-out predictions equal Ridge's, and each held-out text is
 routed to the right model.
+Auxiliary outputs (GoEmotions' logits in the pipeline): unweighted LogisticRegression(C) per
+output on their own rows' tf-idf; their logits of the intensity rows, standardised
+(StandardScaler) and scaled, join the ridge features: weights on them, held-out predictions
+and the standardised logits of held-out texts equal scikit-learn's.
 """
 import os
 import subprocess
@@ -135,6 +139,78 @@ def check_intensity(rng, V, L, rows):
               f"max |dw| {ew:.2e}, |db| {eb:.2e}, max |dpred| {ep:.2e} over {mine.sum()} held-out texts")
 
 
+def check_aux(rng, V, L, rows):
+    """Ridge on hstack([tfidf, scale * standardised aux logits]) against scikit-learn."""
+    A, C, scale, alpha = 3, 2.0, 0.3, 0.8
+    lines, afit, fit, held = [f"aux {A} {C!r} {scale!r}\n", f"groups 1 {alpha!r} 0.5\n"], [], [], []
+    for i in range(500):  # aux corpus: output 0 driven by id 9, 1 by 12 or 14, 2 by id 17 (rare)
+        ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
+        s = set(ids)
+        y = [int(9 in s or rng.random() < 0.05), int(bool(s & {12, 14})), int(17 in s and rng.random() < 0.7)]
+        afit.append((y, ids))
+        lines.append("afit " + " ".join(map(str, y)) + " " + " ".join(map(str, ids)) + "\n")
+    for i in range(300):  # intensity rows: the target follows the aux signal (ids 9, 12) and id 5
+        ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
+        s = set(ids)
+        y = 0.4 + 0.2 * (9 in s) + 0.1 * (12 in s) - 0.1 * (5 in s) + 0.05 * rng.standard_normal()
+        if i < 240:
+            fit.append((y, ids))
+            lines.append(f"ifit -1 {y!r} " + " ".join(map(str, ids)) + "\n")
+        else:
+            held.append(ids)
+            lines.append("ieval 0 " + " ".join(map(str, ids)) + "\n")
+    got = run(V, L, rows, 4.0, True, 0.5, "aux", "".join(lines))
+
+    Xa, _, acols, want_aidf = sklearn_tfidf([r[1] for r in afit], [afit[0][1]], V)
+    err = np.abs(got["aidf"] - want_aidf).max()
+    check("aux idf", err < 1e-5, f"max |diff| {err:.2e} over {len(afit)} aux rows")
+    Ya = np.array([r[0] for r in afit])
+    W = got["aweight"].reshape(A, V)
+    models = []
+    for j in range(A):
+        m = LogisticRegression(C=C, tol=1e-12, max_iter=100, solver="newton-cg").fit(Xa.toarray(), Ya[:, j])
+        models.append(m)
+        want_w = np.zeros(V)
+        want_w[acols] = m.coef_[0]
+        ew, eb = np.abs(W[j] - want_w).max(), abs(got["abias"][j] - m.intercept_[0])
+        check(f"aux output {j} ({Ya[:, j].sum()} positives)", ew < 1e-5 * max(1, np.abs(want_w).max()) and eb < 1e-5,
+              f"max |dw| {ew:.2e}, |db| {eb:.2e}")
+
+    def aux_logits(docs):
+        vec = TfidfVectorizer(analyzer=lambda ids: [str(t) for t in ids if t not in SPECIAL], sublinear_tf=True)
+        vec.fit([r[1] for r in afit])
+        X = vec.transform(docs)
+        return np.stack([m.decision_function(X.toarray()) for m in models], 1)
+
+    Zf, Zh = aux_logits([r[1] for r in fit]), aux_logits(held)
+    mu, sd = Zf.mean(0), Zf.std(0)
+    em = np.abs(got["amean"] - mu).max()
+    es = np.abs(got["ascale"] - scale / sd).max()
+    check("aux standardisation", em < 1e-5 and es < 1e-5 * np.abs(scale / sd).max(),
+          f"mean |d| {em:.2e}, scale |d| {es:.2e} (over the {len(fit)} intensity rows)")
+    Uf, Uh = (Zf - mu) / sd * scale, (Zh - mu) / sd * scale
+    eu = np.abs(got["aeval"].reshape(len(held), A) - Uh).max()
+    check("aux features of held-out texts", eu < 1e-5, f"max |du| {eu:.2e} over {len(held)} texts")
+    X, Xh, cols, _ = sklearn_tfidf([r[1] for r in fit], held, V)
+    F, Fh = np.hstack([X.toarray(), Uf]), np.hstack([Xh.toarray(), Uh])
+    y = np.array([r[0] for r in fit])
+    m = Ridge(alpha=alpha, solver="cholesky").fit(F, y)
+    want_w = np.zeros(V)
+    want_w[cols] = m.coef_[:len(cols)]
+    ew = np.abs(got["iweight"] - want_w).max()
+    ea = np.abs(got["iaux"] - m.coef_[len(cols):]).max()
+    eb = abs(got["ibias"][0] - m.intercept_)
+    ep = np.abs(got["ieval"] - m.predict(Fh)).max()
+    check("ridge with aux features", ew < 1e-5 and ea < 1e-5 and eb < 1e-5 and ep < 1e-5,
+          f"max |dw| {ew:.2e}, aux weights {np.round(m.coef_[len(cols):], 3).tolist()} |d| {ea:.2e}, |db| {eb:.2e}, "
+          f"max |dpred| {ep:.2e} over {len(held)} held-out texts")
+    # the aux features must matter here, or the checks above would pass without them
+    plain = Ridge(alpha=alpha, solver="cholesky").fit(X.toarray(), y)
+    yh = np.array([0.4 + 0.2 * (9 in set(h)) + 0.1 * (12 in set(h)) - 0.1 * (5 in set(h)) for h in held])
+    r_aux, r_plain = np.corrcoef(got["ieval"], yh)[0, 1], np.corrcoef(plain.predict(Xh.toarray()), yh)[0, 1]
+    check("aux features help", r_aux > r_plain, f"held-out r {r_aux:.3f} with them, {r_plain:.3f} without")
+
+
 def main():
     warnings.filterwarnings("ignore")  # newton-cg reports line-search rounding at its optimum
     rng = np.random.default_rng(7)
@@ -162,21 +238,24 @@ def main():
                 check(f"{tag} label {l} (no positive)", ok, "weight 0, bias 0, mix 0")
                 continue
             # newton-cg: lbfgs stops short of the optimum here (its objective ends ~1e-9 relative
-            # above ours), and the comparison is of optima, not of stopping rules
+            # above ours), and the comparison is of optima, not of stopping rules. It reaches the
+            # optimum in ~10 iterations, then its line search stalls at rounding level without
+            # meeting tol, so max_iter bounds the wasted ones (100000 made this test take minutes).
             m = LogisticRegression(C=C, class_weight="balanced" if balanced else None, tol=1e-12,
-                                   max_iter=100000, solver="newton-cg").fit(X, y)
+                                   max_iter=100, solver="newton-cg").fit(X.toarray(), y)
             shift = np.log(pos / neg) if balanced else 0.0
             want_w = np.zeros(V)
             want_w[cols] = m.coef_[0]
             ew = np.abs(W[l] - want_w).max()
             eb = abs(got["bias"][l] - (m.intercept_[0] + shift))
-            ez = np.abs(logits[:, l] - (m.decision_function(Xe) + shift)).max()
+            ez = np.abs(logits[:, l] - (m.decision_function(Xe.toarray()) + shift)).max()
             scale = max(1.0, np.abs(want_w).max())
             check(f"{tag} label {l} ({pos} positives)", ew < 1e-5 * scale and eb < 1e-5 and ez < 1e-5
                   and got["mix"][l] == 0.5 and np.all(W[l][want_idf == 0] == 0),
                   f"max |dw| {ew:.2e} (|w| up to {np.abs(want_w).max():.2f}), |db| {eb:.2e}, "
                   f"max |dlogit| {ez:.2e} over {len(eval_rows)} held-out rows, mix {got['mix'][l]}")
     check_intensity(rng, V, L, rows)
+    check_aux(rng, V, L, rows)
     if failures:
         print(f"{len(failures)} check(s) failed: {', '.join(failures)}")
         sys.exit(1)

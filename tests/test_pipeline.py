@@ -98,7 +98,7 @@ def safetensors_numel(path):
 
 
 LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      intensity_weight: 0.5\n"
-           "      intensity_alpha: 1.0\n      match_prior: true\n")
+           "      intensity_alpha: 1.0\n      intensity_goemotions: 0.1\n      match_prior: true\n")
 
 
 def check_predict_matches(rd, texts, rows, intensity, what=""):
@@ -136,11 +136,17 @@ def check_lexical_run(rd, stderr, texts):
     _, header = safetensors_numel(os.path.join(rd, "final_model", "model.safetensors"))
     want = {"lexical.idf": [V], "lexical.emotion.weight": [18, V], "lexical.emotion.bias": [18],
             "lexical.emotion.mix": [18], "lexical.intensity.idf": [V], "lexical.intensity.weight": [5, V],
-            "lexical.intensity.bias": [5], "lexical.intensity.mix": [5]}
+            "lexical.intensity.bias": [5], "lexical.intensity.mix": [5],
+            # the GoEmotions outputs the intensity ridges read (lexical.intensity_goemotions)
+            "lexical.aux.idf": [V], "lexical.aux.weight": [28, V], "lexical.aux.bias": [28], "lexical.aux.mean": [28],
+            "lexical.aux.scale": [28], "lexical.intensity.aux_weight": [5, 28]}
     for k, shape in want.items():
         check(header.get(k, {}).get("shape") == shape, f"{k}: {header.get(k)} (want shape {shape})")
     check(re.search(r"lexical model: \d+ of 18 labels .*5 intensity models", stderr) is not None,
           "no 'lexical model' note")
+    check(lex.get("aux") == {"name": "goemotions", "outputs": 28}, f"affect_heads.json lexical.aux {lex.get('aux')}")
+    check(re.search(r"lexical model: 28 GoEmotions outputs for the intensity ridges, fitted on \d+ rows", stderr)
+          is not None, "no note of the GoEmotions outputs")
     check(re.search(r"label biases matched to the training prevalences on \d+ validation rows", stderr) is not None,
           "no match_prior note")
     m = json.load(open(os.path.join(rd, "analysis_metrics.json")))

@@ -124,6 +124,7 @@ typedef struct affect_run_config {
                 char class_weight[16];    /* "balanced" or "none" */
                 double intensity_weight;  /* share of the intensity ridge in the intensity, 0 (off) .. 1 */
                 double intensity_alpha;   /* its L2 strength (scikit-learn Ridge alpha) */
+                double intensity_goemotions; /* scale of the GoEmotions-lexical features in the ridges, 0 = none */
                 int match_prior;          /* shift label biases so mean val probability = train prevalence */
             } lexical;
         } lemotif;

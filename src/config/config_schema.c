@@ -67,6 +67,7 @@ const cfg_key cfg_keys[] = {
     K("training.lemotif.lexical", "class_weight", CFG_ENUM, training.lemotif.lexical.class_weight, 0, 0, "balanced|none"),
     K("training.lemotif.lexical", "intensity_weight", CFG_FLOAT, training.lemotif.lexical.intensity_weight, 0, 1, NULL),
     K("training.lemotif.lexical", "intensity_alpha", CFG_FLOAT, training.lemotif.lexical.intensity_alpha, 1e-6, 1e6, NULL),
+    K("training.lemotif.lexical", "intensity_goemotions", CFG_FLOAT, training.lemotif.lexical.intensity_goemotions, 0, 100, NULL),
     K("training.lemotif.lexical", "match_prior", CFG_BOOL, training.lemotif.lexical.match_prior, 0, 1, NULL),
     K("evaluation", "eval_batch_size", CFG_INT, evaluation.eval_batch_size, 1, 1 << 20, NULL),
     K("data", "dir", CFG_STR, data.dir, 0, 0, NULL),

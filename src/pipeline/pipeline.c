@@ -607,7 +607,7 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
                 if (!rc) rc = pl_auc_of(&test, P, &emacro[k], &emicro[k], err);
                 if (!rc) rc = pl_predict(run, tr, NULL, &d->emo_dev, run->eval_batch, NULL, I, err);
                 if (!rc) epear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
-                if (!rc) rc = pl_fit_lexical(run, tok, &s2, &lx, err);
+                if (!rc) rc = pl_fit_lexical(run, tok, &s2, &d->go_train, &lx, err);
                 if (!rc) rc = pl_lexical_match_prior(run, tr, &lx, &s2, &val, err);
             }
             if (!rc) rc = pl_predict(run, tr, &lx, &test, run->eval_batch, P, NULL, err);
@@ -958,7 +958,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.intensity_median = intensity_median(&d.s2_train.ds);
         info.intensity_prefix = strcmp(c->data.emoint_input, "plain") != 0;
         info.pool = AFFECT_POOL_MEAN;
-        if ((rc = pl_fit_lexical(&run, tok, &d.s2_train, &lx, err))) goto out;
+        if ((rc = pl_fit_lexical(&run, tok, &d.s2_train, &d.go_train, &lx, err))) goto out;
         if ((rc = pl_lexical_match_prior(&run, tr2, &lx, &d.s2_train, &d.lem_val, err))) goto out;
         info.lexical = lx.V > 0 ? &lx : NULL;
         char fm[PL_PATH];
@@ -1026,6 +1026,7 @@ out:
     res->seconds = pl_now() - t0;
     if (run.log) fclose(run.log);
     pl_batch_free(&run.batch);
+    affect_lexical_free(&run.go_lexical);
     affect_trainer_free(tr0);
     affect_trainer_free(tr1);
     affect_trainer_free(tr2);

@@ -153,7 +153,8 @@ double pl_pearson_groups(const pl_set *s, const double *pred, double *r_out);
 void pl_special_ids(const affect_tokenizer *tok, int32_t special[16], int *n_special, int32_t *mask_id);
 /* training.lemotif.lexical fitted on stage-2 train s2 into lx (left empty when both weights
  * are 0). */
-int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx, affect_error *err);
+int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, const pl_set *goemotions,
+                   affect_lexical *lx, affect_error *err);
 /* Each half of the mixed model alone on the test split and EmoInt dev, as analysis_metrics.json's
  * "lexical" member into out; P (test n,L) and I (emo_dev n) are scratch. */
 int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const pl_set *test,
@@ -180,6 +181,8 @@ struct pl_run {
     int64_t nan_at_step;           /* test hook, 0 = off */
     int sleep_ms;                  /* test hook */
     pl_batch batch;
+    affect_lexical go_lexical;     /* GoEmotions outputs for the intensity ridges, fitted once per
+                                      invocation (lexical.intensity_goemotions); V 0 until then */
 };
 
 /* Appends one JSON line to train_log.jsonl (flushed). */

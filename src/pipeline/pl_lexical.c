@@ -53,9 +53,11 @@ static int prefix_ids(const affect_tokenizer *tok, const char *name, int32_t **o
  * its rows with emotion targets, intensity ridges on its rows with intensity targets); lx
  * stays empty when both weights are 0. Convex and fast (about a second), so a resumed run
  * simply refits it. Intensity models per group read "<group>: " prefixed texts and exist only
- * when the intensity rows were prefixed (data.emoint_input prefixed or both). */
-int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, affect_lexical *lx,
-                       affect_error *err) {
+ * when the intensity rows were prefixed (data.emoint_input prefixed or both). With
+ * lexical.intensity_goemotions > 0 the ridges also read the logits of a GoEmotions lexical
+ * model fitted on `goemotions` (GoEmotions train; skipped, with a note, when it is empty). */
+int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, const pl_set *goemotions,
+                   affect_lexical *lx, affect_error *err) {
     const affect_run_config *c = run->cfg;
     affect_lexical_free(lx);
     double we = c->training.lemotif.lexical.weight, wi = c->training.lemotif.lexical.intensity_weight;
@@ -85,6 +87,31 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, a
     const char **names = NULL;
     int32_t **prefix = NULL;
     int *plen = NULL;
+    double gamma = c->training.lemotif.lexical.intensity_goemotions;
+    int aux = wi > 0 && n_int > 0 && gamma > 0 && goemotions && goemotions->ds.n > 0 && goemotions->ids;
+    if (wi > 0 && n_int > 0 && gamma > 0 && !aux)
+        pl_note(run, NULL, "lexical.intensity_goemotions: this run has no GoEmotions train rows; the intensity "
+                "ridges read the tf-idf features alone");
+    if (aux && run->go_lexical.V == 0) { /* the same for every fold: fitted once */
+        double ta = pl_now();
+        affect_lexical *g = &run->go_lexical;
+        rc = affect_lexical_init(g, V, 1, err);
+        if (!rc)
+            rc = affect_lexical_fit_aux(g, "goemotions", goemotions->ds.num_labels, (const int32_t *const *)goemotions->ids,
+                                        goemotions->len, goemotions->ds.n, goemotions->ds.labels, special, n_special,
+                                        c->training.lemotif.lexical.c, err);
+        if (rc) {
+            affect_lexical_free(g);
+            affect_lexical_free(lx);
+            return rc;
+        }
+        pl_note(run, NULL, "lexical model: %d GoEmotions outputs for the intensity ridges, fitted on %zu rows in %.1f s",
+                goemotions->ds.num_labels, goemotions->ds.n, pl_now() - ta);
+    }
+    if (aux && (rc = affect_lexical_copy_aux(&run->go_lexical, lx, err))) {
+        affect_lexical_free(lx);
+        return rc;
+    }
     if (wi > 0 && n_int > 0) {
         int prefixed = strcmp(c->data.emoint_input, "plain") != 0;
         G = prefixed ? 1 + s2->ds.num_groups : 1;
@@ -100,7 +127,7 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, a
             rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.intensity,
                                               s2->ds.intensity_mask, s2->ds.group, G, names,
                                               (const int32_t *const *)prefix, plen, special, n_special,
-                                              c->training.lemotif.lexical.intensity_alpha, wi, err);
+                                              c->training.lemotif.lexical.intensity_alpha, wi, gamma, err);
         for (int g = 0; prefix && g < G; g++) free(prefix[g]);
         free(prefix);
         free(names);
@@ -154,7 +181,8 @@ int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, 
     if (lx->in.G == 0) v[1][2] = NAN;
     const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
     json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
-                    "\"intensity_alpha\":%.17g", lc->weight, lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha);
+                    "\"intensity_alpha\":%.17g,\"intensity_goemotions\":%.17g", lc->weight, lc->c, lc->class_weight,
+                    lc->intensity_weight, lc->intensity_alpha, lc->intensity_goemotions);
     static const char *const keys[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
     for (int k = 0; k < 2; k++) {
         json_buf_printf(out, ",\"%s\":{", k ? "lexical_alone" : "encoder_alone");

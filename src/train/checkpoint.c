@@ -88,7 +88,7 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
                                affect_error *err) {
     if (!lx || lx->V <= 0) return write_params(path, tr, err);
     size_t n = affect_trainer_num_tensors(tr);
-    affect_st_out *t = calloc(n + 8, sizeof *t);
+    affect_st_out *t = calloc(n + 14, sizeof *t);
     if (!t) return affect_fail(err, AFFECT_ENOMEM, "export: out of memory");
     for (size_t i = 0; i < n; i++) {
         const affect_train_tensor *e = affect_trainer_tensor(tr, i);
@@ -104,6 +104,14 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
         t[k++] = (affect_st_out){"lexical.intensity.weight", 0, 2, {lx->in.G, lx->V}, lx->in.w};
         t[k++] = (affect_st_out){"lexical.intensity.bias", 0, 1, {lx->in.G, 0}, lx->in.b};
         t[k++] = (affect_st_out){"lexical.intensity.mix", 0, 1, {lx->in.G, 0}, lx->in.mix};
+        if (lx->aux.A > 0) {
+            t[k++] = (affect_st_out){"lexical.intensity.aux_weight", 0, 2, {lx->in.G, lx->aux.A}, lx->in.aux_w};
+            t[k++] = (affect_st_out){"lexical.aux.idf", 0, 1, {lx->V, 0}, lx->aux.idf};
+            t[k++] = (affect_st_out){"lexical.aux.weight", 0, 2, {lx->aux.A, lx->V}, lx->aux.w};
+            t[k++] = (affect_st_out){"lexical.aux.bias", 0, 1, {lx->aux.A, 0}, lx->aux.b};
+            t[k++] = (affect_st_out){"lexical.aux.mean", 0, 1, {lx->aux.A, 0}, lx->aux.mean};
+            t[k++] = (affect_st_out){"lexical.aux.scale", 0, 1, {lx->aux.A, 0}, lx->aux.scale};
+        }
     }
     static const char *const meta[] = {"format", "pt"};
     int rc = affect_safetensors_save(path, t, k, meta, 1, err);
@@ -539,6 +547,11 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
     if (lx && lx->V > 0) {
         bad |= json_buf_printf(&b, ",\"lexical\":{\"features\":\"%s\",\"vocab_size\":%d", AFFECT_LEXICAL_FEATURES,
                                lx->V);
+        if (lx->aux.A > 0 && lx->in.G > 0) {
+            bad |= json_buf_printf(&b, ",\"aux\":{\"name\":");
+            bad |= json_buf_string(&b, lx->aux.name, strlen(lx->aux.name));
+            bad |= json_buf_printf(&b, ",\"outputs\":%d}", lx->aux.A);
+        }
         if (lx->in.G > 0) bad |= json_buf_printf(&b, ",\"intensity\":[");
         for (int g = 0; g < lx->in.G; g++) {
             bad |= json_buf_printf(&b, "%s{\"name\":", g ? "," : "");

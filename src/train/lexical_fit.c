@@ -245,9 +245,10 @@ static int tfidf_build(int V, const int32_t *const *ids, const int *lens, size_t
     return rc;
 }
 
-/* Solves one regression from zero and writes its weights over the vocabulary (V) and bias. */
-static int solve(const problem *p, int V, const int32_t *colof, int max_iter, double tol, float *w, double *b,
-                 affect_error *err) {
+/* Solves one regression from zero and writes its weights over the vocabulary (V), the weights
+ * of the A dense columns that follow the vocabulary's (aux_w), and the bias. */
+static int solve(const problem *p, int V, const int32_t *colof, int max_iter, double tol, float *w, float *aux_w,
+                 int A, double *b, affect_error *err) {
     size_t dim = p->x->d + 1;
     double *theta = calloc(dim, sizeof *theta);
     double *work = malloc((2 * LBFGS_M + 4) * dim * sizeof *work);
@@ -258,6 +259,7 @@ static int solve(const problem *p, int V, const int32_t *colof, int max_iter, do
     }
     lbfgs(p, theta, dim, max_iter, tol, work);
     for (size_t id = 0; id < (size_t)V; id++) w[id] = colof[id] >= 0 ? (float)theta[colof[id]] : 0.0f;
+    for (int j = 0; j < A; j++) aux_w[j] = (float)theta[p->x->d - (size_t)A + (size_t)j];
     *b = theta[p->x->d];
     free(theta);
     free(work);
@@ -301,7 +303,7 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
         for (size_t r = 0; r < m; r++) s[r] = t[r] > 0 ? sp : sn;
         problem p = {&x, s, t, opts->c, 0};
         double b = 0;
-        if ((rc = solve(&p, V, colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, &b, err))) break;
+        if ((rc = solve(&p, V, colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, 0, &b, err))) break;
         if (opts->balanced) b += log((double)pos / (double)neg);
         lx.b[l] = (float)b;
         lx.mix[l] = (float)opts->mix;
@@ -319,23 +321,149 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
     return AFFECT_OK;
 }
 
-int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
-                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
-                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
-                                 const int32_t *exclude, int n_exclude, double alpha, double mix, affect_error *err) {
-    if (!lx || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(alpha > 0) || !(mix >= 0) || !(mix <= 1) ||
-        G < 1 || (G > 1 && !group))
-        return affect_fail(err, AFFECT_EARG, "lexical intensity fit: bad arguments (G=%d, alpha=%g, mix=%g)", G, alpha,
-                           mix);
+int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const int32_t *const *ids, const int *lens,
+                           size_t n, const float *labels, const int32_t *exclude, int n_exclude, double c,
+                           affect_error *err) {
+    if (!lx || lx->V <= 0 || lx->aux.A != 0 || lx->in.G != 0 || !ids || !lens || !labels || A < 1 ||
+        A > AFFECT_LEXICAL_MAX_AUX || !(c > 0))
+        return affect_fail(err, AFFECT_EARG, "lexical aux fit: bad arguments (A=%d, c=%g), or fitted after the "
+                           "intensity models", A, c);
     int V = lx->V;
     affect_lexical tmp;
     memset(&tmp, 0, sizeof tmp);
-    tmp.V = V; /* a carrier for the intensity part, moved into lx on success */
-    int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
+    tmp.V = V; /* a carrier for the aux part, moved into lx on success */
+    int rc = affect_lexical_init_aux(&tmp, A, name, err);
     if (rc) return rc;
     int32_t *colof = malloc((size_t)V * sizeof *colof);
     csr x = {0};
     double *s = NULL, *t = NULL;
+    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical aux fit: out of memory");
+    if (!rc) rc = tfidf_build(V, ids, lens, n, NULL, exclude, n_exclude, tmp.aux.idf, &x, colof, err);
+    size_t m = x.m;
+    if (!rc) {
+        s = malloc(m * sizeof *s);
+        t = malloc(m * sizeof *t);
+        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical aux fit: out of memory");
+    }
+    for (size_t r = 0; r < m && !rc; r++) s[r] = 1.0;
+    for (int j = 0; j < A && !rc; j++) {
+        size_t pos = 0;
+        for (size_t r = 0; r < m; r++) {
+            int y = labels[x.row[r] * (size_t)A + (size_t)j] > 0.5f;
+            t[r] = y ? 1.0 : -1.0;
+            pos += (size_t)y;
+        }
+        if (pos == 0 || pos == m) continue; /* a constant output: w = 0, b = 0 */
+        problem p = {&x, s, t, c, 0};
+        double b = 0;
+        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.aux.w + (size_t)j * (size_t)V, NULL, 0, &b, err))) break;
+        tmp.aux.b[j] = (float)b;
+    }
+    free(colof);
+    csr_free(&x);
+    free(s);
+    free(t);
+    if (rc) {
+        affect_lexical_free(&tmp);
+        return rc;
+    }
+    lx->aux = tmp.aux;
+    return AFFECT_OK;
+}
+
+/* x with A dense columns appended to every row (values U (m,A)), numbered after x's own. */
+static int csr_append_dense(const csr *x, const double *U, int A, csr *out, affect_error *err) {
+    size_t m = x->m, a = (size_t)A, nnz = x->start[m] + m * a;
+    memset(out, 0, sizeof *out);
+    out->start = malloc((m + 1) * sizeof *out->start);
+    out->row = malloc((m ? m : 1) * sizeof *out->row);
+    out->col = malloc((nnz ? nnz : 1) * sizeof *out->col);
+    out->val = malloc((nnz ? nnz : 1) * sizeof *out->val);
+    if (!out->start || !out->row || !out->col || !out->val) {
+        csr_free(out);
+        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    }
+    size_t k = 0;
+    for (size_t r = 0; r < m; r++) {
+        out->start[r] = k;
+        out->row[r] = x->row[r];
+        for (size_t q = x->start[r]; q < x->start[r + 1]; q++, k++) {
+            out->col[k] = x->col[q];
+            out->val[k] = x->val[q];
+        }
+        for (size_t j = 0; j < a; j++, k++) {
+            out->col[k] = (int32_t)(x->d + j);
+            out->val[k] = U[r * a + j];
+        }
+    }
+    out->start[m] = k;
+    out->m = m;
+    out->d = x->d + a;
+    return AFFECT_OK;
+}
+
+/* The auxiliary outputs' standardised logits of the fitted rows: mean and scale = aux_scale /
+ * (population sd) over those rows into mean/scale, the features into U (m,A). */
+static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *const *ids, const int *lens,
+                       double aux_scale, float *mean, float *scale, double *U, affect_error *err) {
+    int A = lx->aux.A;
+    size_t m = x->m, a = (size_t)A, maxlen = 1;
+    for (size_t r = 0; r < m; r++)
+        if ((size_t)lens[x->row[r]] > maxlen) maxlen = (size_t)lens[x->row[r]];
+    int32_t *fid = malloc(maxlen * sizeof *fid);
+    float *fval = malloc(maxlen * sizeof *fval);
+    affect_lexical raw = *lx; /* same weights, unit scale: the raw logits */
+    float *unit = calloc(2 * a, sizeof *unit); /* mean 0, scale 1 */
+    if (!fid || !fval || !unit) {
+        free(fid);
+        free(fval);
+        free(unit);
+        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    }
+    for (size_t j = 0; j < a; j++) unit[a + j] = 1.0f;
+    raw.aux.mean = unit;
+    raw.aux.scale = unit + a;
+    for (size_t r = 0; r < m; r++) {
+        size_t i = x->row[r];
+        affect_lexical_aux_features(&raw, ids[i], (size_t)lens[i], U + r * a, fid, fval);
+    }
+    for (size_t j = 0; j < a; j++) {
+        double mu = 0, var = 0;
+        for (size_t r = 0; r < m; r++) mu += U[r * a + j];
+        mu /= (double)(m ? m : 1);
+        for (size_t r = 0; r < m; r++) var += (U[r * a + j] - mu) * (U[r * a + j] - mu);
+        double sd = sqrt(var / (double)(m ? m : 1));
+        mean[j] = (float)mu;
+        scale[j] = sd > 1e-12 ? (float)(aux_scale / sd) : 0.0f;
+        /* the features exactly as inference computes them (float mean and scale) */
+        for (size_t r = 0; r < m; r++) U[r * a + j] = (U[r * a + j] - (double)mean[j]) * (double)scale[j];
+    }
+    free(fid);
+    free(fval);
+    free(unit);
+    return AFFECT_OK;
+}
+
+int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
+                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
+                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
+                                 const int32_t *exclude, int n_exclude, double alpha, double mix, double aux_scale,
+                                 affect_error *err) {
+    if (!lx || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(alpha > 0) || !(mix >= 0) || !(mix <= 1) ||
+        G < 1 || (G > 1 && !group) || (lx->aux.A > 0 && !(aux_scale > 0 && isfinite(aux_scale))))
+        return affect_fail(err, AFFECT_EARG, "lexical intensity fit: bad arguments (G=%d, alpha=%g, mix=%g, "
+                           "aux_scale=%g)", G, alpha, mix, aux_scale);
+    int V = lx->V, A = lx->aux.A;
+    affect_lexical tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.V = V; /* a carrier for the intensity part, moved into lx on success */
+    tmp.aux.A = A; /* sizes aux_w; the aux weights themselves stay in lx */
+    int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
+    if (rc) return rc;
+    int32_t *colof = malloc((size_t)V * sizeof *colof);
+    csr x = {0}, xa = {0};
+    double *s = NULL, *t = NULL, *U = NULL;
+    float *mean = NULL, *scale = NULL;
     if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
     if (!rc) rc = tfidf_build(V, ids, lens, n, target_row, exclude, n_exclude, tmp.in.idf, &x, colof, err);
     size_t m = x.m;
@@ -343,6 +471,14 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
         s = malloc(m * sizeof *s);
         t = malloc(m * sizeof *t);
         if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    }
+    if (!rc && A > 0) {
+        U = malloc(m * (size_t)A * sizeof *U);
+        mean = malloc((size_t)A * sizeof *mean);
+        scale = malloc((size_t)A * sizeof *scale);
+        if (!U || !mean || !scale) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        if (!rc) rc = aux_columns(lx, &x, ids, lens, aux_scale, mean, scale, U, err);
+        if (!rc) rc = csr_append_dense(&x, U, A, &xa, err);
     }
     for (size_t r = 0; !rc && r < m; r++) t[r] = target[x.row[r]];
     /* model 0 on every row, model g on the rows of group g - 1 */
@@ -353,20 +489,32 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
             k += s[r] > 0;
         }
         if (k == 0) continue; /* no row: the head alone */
-        problem p = {&x, s, t, 1.0 / alpha, 1};
+        problem p = {A > 0 ? &xa : &x, s, t, 1.0 / alpha, 1};
         double b = 0;
-        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V, &b, err))) break;
+        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
+                        A ? tmp.in.aux_w + (size_t)g * (size_t)A : NULL, A, &b, err)))
+            break;
         tmp.in.b[g] = (float)b;
         tmp.in.mix[g] = (float)mix;
     }
     free(colof);
     csr_free(&x);
+    csr_free(&xa);
     free(s);
     free(t);
+    free(U);
     if (rc) {
+        free(mean);
+        free(scale);
         affect_lexical_free(&tmp);
         return rc;
     }
+    if (A > 0) {
+        memcpy(lx->aux.mean, mean, (size_t)A * sizeof *mean);
+        memcpy(lx->aux.scale, scale, (size_t)A * sizeof *scale);
+    }
+    free(mean);
+    free(scale);
     lx->in = tmp.in;
     return AFFECT_OK;
 }

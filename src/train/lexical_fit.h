@@ -33,14 +33,27 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
                        size_t n, const float *labels, const uint8_t *label_row, const int32_t *exclude,
                        int n_exclude, const affect_lexical_fit_opts *opts, affect_error *err);
 
+/* Adds A auxiliary outputs (src/core/model/lexical.h) to a fitted lx that has no intensity
+ * models yet: one unweighted logistic regression (scikit-learn's LogisticRegression(C=c))
+ * per output on the tf-idf features of every row, with an idf of their own; labels (n,A)
+ * row-major (> 0.5 counts as positive). An output without a positive or without a negative
+ * gets w = 0, b = 0. Their mean and scale are set by affect_lexical_fit_intensity. */
+int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const int32_t *const *ids, const int *lens,
+                           size_t n, const float *labels, const int32_t *exclude, int n_exclude, double c,
+                           affect_error *err);
+
 /* Adds G intensity models to a fitted lx (src/core/model/lexical.h): ridge regressions
  * (scikit-learn's Ridge(alpha), intercept not penalised) on the tf-idf features of the rows
  * with target_row[i] != 0 (NULL: all), with an idf of their own. Model 0 fits every such row
  * and reads plain text; model g >= 1 fits the rows with group[i] == g - 1 and reads texts
- * that start with prefix[g] (names[g] is its group's name). Each model with rows gets mix. */
+ * that start with prefix[g] (names[g] is its group's name). Each model with rows gets mix.
+ * When lx has auxiliary outputs, their logits join the features, standardised over the
+ * fitted rows and multiplied by aux_scale (> 0): scikit-learn's Ridge on
+ * hstack([tfidf, aux_scale * StandardScaler().fit_transform(aux_logits)]). */
 int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
                                  const float *target, const uint8_t *target_row, const int32_t *group, int G,
                                  const char *const *names, const int32_t *const *prefix, const int *prefix_len,
-                                 const int32_t *exclude, int n_exclude, double alpha, double mix, affect_error *err);
+                                 const int32_t *exclude, int n_exclude, double alpha, double mix, double aux_scale,
+                                 affect_error *err);
 
 #endif

@@ -5,13 +5,17 @@
  *
  * JOB.txt: a header line "V L C BALANCED MIX N_EXCLUDE [EXCLUDE_ID...]", optionally a line
  * "groups G ALPHA IMIX" followed by G-1 lines "prefix K ID_1..ID_K" (intensity models 1..G-1),
- * then one row per line: "fit|eval Y_0 ... Y_{L-1} [ID...]" (labels 0/1, then the row's
- * token ids) or "ifit GROUP TARGET [ID...]" / "ieval TARGET [ID...]" (intensity rows; GROUP
- * -1 = none). Only the fit rows are fitted; the eval rows are scored.
+ * optionally a line "aux A C SCALE" (auxiliary outputs, fitted on the "afit" rows before the
+ * intensity models), then one row per line: "fit|eval Y_0 ... Y_{L-1} [ID...]" (labels 0/1,
+ * then the row's token ids), "ifit GROUP TARGET [ID...]" / "ieval TARGET [ID...]" (intensity
+ * rows; GROUP -1 = none) or "afit Y_0 ... Y_{A-1} [ID...]" (aux rows). Only the fit rows are
+ * fitted; the eval rows are scored.
  * OUT.bin records: idf (V), weight (L*V), bias (L), mix (L), eval_logits (rows*L): the
  * lexical logit w·x + b of every eval row through the inference code (lexical.c); with
  * groups also iidf (V), iweight (G*V), ibias (G), imix (G), ieval (ieval rows): the ridge
- * prediction of the model the text selects, and imodel (ieval rows): that model. */
+ * prediction of the model the text selects, and imodel (ieval rows): that model; with aux
+ * also aidf (V), aweight (A*V), abias (A), amean (A), ascale (A), iaux (G*A) and aeval
+ * (ieval rows * A): the standardised aux logits of each ieval row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +27,7 @@
 #include "dump_records.h"
 
 typedef struct row {
-    int fit;      /* 1 fit, 0 eval, 3 ifit, 2 ieval */
+    int fit;      /* 1 fit, 0 eval, 3 ifit, 2 ieval, 4 afit */
     int group;
     float *y;
     int32_t *ids;
@@ -48,7 +52,8 @@ int main(int argc, char **argv) {
     row *rows = xmalloc(cap * sizeof *rows);
     char line[65536];
     int G = 0, np = 0;
-    double alpha = 1, imix = 0;
+    double alpha = 1, imix = 0, aux_c = 1, aux_scale = 0;
+    int A = 0;
     const char *gnames[64];
     int32_t *gprefix[64];
     int gplen[64];
@@ -64,6 +69,10 @@ int main(int argc, char **argv) {
             gprefix[0] = NULL;
             gplen[0] = 0;
             np = 1;
+            continue;
+        }
+        if (!strncmp(p, "aux ", 4)) {
+            if (sscanf(p + 4, "%d %lf %lf", &A, &aux_c, &aux_scale) != 3 || A < 1 || A > 64) die("bad aux line");
             continue;
         }
         if (!strncmp(p, "prefix", 6)) {
@@ -92,14 +101,17 @@ int main(int argc, char **argv) {
         }
         row *r = &rows[nr++];
         r->group = -1;
-        if (!strncmp(p, "ifit", 4)) r->fit = 3;
+        if (!strncmp(p, "afit", 4)) r->fit = 4;
+        else if (!strncmp(p, "ifit", 4)) r->fit = 3;
         else if (!strncmp(p, "ieval", 5)) r->fit = 2;
         else if (!strncmp(p, "fit", 3)) r->fit = 1;
         else if (!strncmp(p, "eval", 4)) r->fit = 0;
         else die("a row must start with fit, eval, ifit or ieval");
-        p += r->fit == 3 ? 4 : r->fit == 2 ? 5 : r->fit == 1 ? 3 : 4;
-        r->y = xmalloc((size_t)L * sizeof *r->y);
-        if (r->fit >= 2) {
+        p += r->fit == 4 || r->fit == 3 ? 4 : r->fit == 2 ? 5 : r->fit == 1 ? 3 : 4;
+        int ny = r->fit == 4 ? A : L;
+        if (ny < 1) die("an afit row before the aux line");
+        r->y = xmalloc((size_t)ny * sizeof *r->y);
+        if (r->fit == 2 || r->fit == 3) {
             if (r->fit == 3) {
                 r->group = (int)strtol(p, &end, 10);
                 if (end == p) die("missing group");
@@ -109,7 +121,7 @@ int main(int argc, char **argv) {
             if (end == p) die("missing target");
             p = end;
         }
-        for (int l = 0; l < L && r->fit < 2; l++) {
+        for (int l = 0; l < ny && (r->fit < 2 || r->fit == 4); l++) {
             long v = strtol(p, &end, 10);
             if (end == p) die("missing label");
             r->y[l] = (float)v;
@@ -172,6 +184,24 @@ int main(int argc, char **argv) {
     put_floats(o2, "mix", lx.mix, (size_t)L);
     put_record(o2, "eval_logits", logits, ne * (size_t)L);
     if (G > 0) {
+        if (A > 0) {
+            size_t na = 0;
+            for (size_t i = 0; i < nr; i++) na += rows[i].fit == 4;
+            const int32_t **xids = xmalloc((na ? na : 1) * sizeof *xids);
+            int *xlens = xmalloc((na ? na : 1) * sizeof *xlens);
+            float *XY = xmalloc((na ? na : 1) * (size_t)A * sizeof *XY);
+            for (size_t i = 0, k = 0; i < nr; i++) {
+                if (rows[i].fit != 4) continue;
+                xids[k] = rows[i].ids;
+                xlens[k] = rows[i].n;
+                memcpy(XY + k * (size_t)A, rows[i].y, (size_t)A * sizeof *XY);
+                k++;
+            }
+            if (affect_lexical_fit_aux(&lx, "aux", A, xids, xlens, na, XY, ex, nex, aux_c, &err)) die(err.msg);
+            free(xids);
+            free(xlens);
+            free(XY);
+        }
         /* every row goes in; the ones that are not "ifit" are masked out, as stage-2 rows
          * without an intensity target are */
         const int32_t **aids = xmalloc(nr * sizeof *aids);
@@ -188,9 +218,10 @@ int main(int argc, char **argv) {
             nie += rows[i].fit == 2;
         }
         if (affect_lexical_fit_intensity(&lx, aids, alens, nr, tgt, sel, grp, G, gnames, (const int32_t *const *)gprefix,
-                                         gplen, ex, nex, alpha, imix, &err))
+                                         gplen, ex, nex, alpha, imix, aux_scale, &err))
             die(err.msg);
         double *pred = xmalloc((size_t)(nie ? nie : 1) * sizeof *pred), *model = xmalloc((size_t)(nie ? nie : 1) * sizeof *model);
+        double *aeval = xmalloc((size_t)(nie ? nie : 1) * (size_t)(A ? A : 1) * sizeof *aeval);
         float keep[64];
         for (int g = 0; g < G; g++) {
             keep[g] = lx.in.mix[g];
@@ -205,6 +236,7 @@ int main(int argc, char **argv) {
             affect_lexical_mix_intensity(&lx, rows[i].ids, n, &v, fid, fval);
             pred[k] = v;
             model[k] = affect_lexical_intensity_model(&lx, rows[i].ids, n);
+            if (A > 0) affect_lexical_aux_features(&lx, rows[i].ids, n, aeval + k * (size_t)A, fid, fval);
             free(fid);
             free(fval);
             k++;
@@ -216,6 +248,16 @@ int main(int argc, char **argv) {
         put_floats(o2, "imix", lx.in.mix, (size_t)G);
         put_record(o2, "ieval", pred, (size_t)nie);
         put_record(o2, "imodel", model, (size_t)nie);
+        if (A > 0) {
+            put_floats(o2, "aidf", lx.aux.idf, (size_t)V);
+            put_floats(o2, "aweight", lx.aux.w, (size_t)A * (size_t)V);
+            put_floats(o2, "abias", lx.aux.b, (size_t)A);
+            put_floats(o2, "amean", lx.aux.mean, (size_t)A);
+            put_floats(o2, "ascale", lx.aux.scale, (size_t)A);
+            put_floats(o2, "iaux", lx.in.aux_w, (size_t)G * (size_t)A);
+            put_record(o2, "aeval", aeval, (size_t)nie * (size_t)A);
+        }
+        free(aeval);
         free(pred);
         free(model);
         free(aids);

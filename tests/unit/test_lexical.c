@@ -98,9 +98,60 @@ static void test_mix(void) {
     affect_lexical_free(&lx);
 }
 
+/* Auxiliary outputs: their standardised logits join the intensity ridge's features. */
+static void test_aux(void) {
+    affect_lexical lx;
+    affect_error err = {0};
+    CHECK(affect_lexical_init(&lx, NV, 1, &err) == 0, "%s", err.msg);
+    CHECK(affect_lexical_init_aux(&lx, 2, "goemotions", &err) == 0, "%s", err.msg);
+    lx.aux.idf[3] = 2;
+    lx.aux.idf[4] = 1;
+    lx.aux.w[3] = 1.5f;          /* output 0 reads id 3 */
+    lx.aux.w[NV + 4] = -2;       /* output 1 reads id 4 */
+    lx.aux.b[0] = 0.2f;
+    lx.aux.b[1] = -1;
+    lx.aux.mean[0] = 0.5f;
+    lx.aux.mean[1] = -1.5f;
+    lx.aux.scale[0] = 0.1f;
+    lx.aux.scale[1] = 2;
+    const char *names[1] = {""};
+    int pl[1] = {0};
+    CHECK(affect_lexical_init_intensity(&lx, 1, names, NULL, pl, &err) == 0, "%s", err.msg);
+    CHECK(lx.in.aux_w != NULL, "intensity models over aux outputs have aux weights");
+    lx.in.idf[3] = 1;
+    lx.in.w[3] = 0.4f;
+    lx.in.b[0] = 0.3f;
+    lx.in.mix[0] = 1;
+    lx.in.aux_w[0] = 0.5f;
+    lx.in.aux_w[1] = -0.25f;
+    int32_t ids[] = {0, 3, 4, 3, 1};
+    int32_t fid[5];
+    float fval[5];
+    double u[2];
+    affect_lexical_aux_features(&lx, ids, 5, u, fid, fval);
+    /* aux features: id 3 twice (1 + ln 2) * 2, id 4 once * 1, l2-normalised */
+    double a3 = (1 + log(2.0)) * 2, a4 = 1, an = sqrt(a3 * a3 + a4 * a4);
+    double z0 = 0.2 + 1.5 * a3 / an, z1 = -1 - 2 * a4 / an;
+    double u0 = (z0 - 0.5) * 0.1, u1 = (z1 + 1.5) * 2;
+    CHECK(near(u[0], u0) && near(u[1], u1), "aux features %g %g, want %g %g", u[0], u[1], u0, u1);
+    float inten = 0.9f;
+    affect_lexical_mix_intensity(&lx, ids, 5, &inten, fid, fval);
+    double want = 0.3 + 0.4 * 1.0 + 0.5 * u0 - 0.25 * u1; /* intensity features: id 3 alone, normalised to 1 */
+    CHECK(near(inten, want), "intensity with aux features %g, want %g", inten, want);
+    affect_lexical cp;
+    CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
+    inten = 0.9f;
+    affect_lexical_mix_intensity(&cp, ids, 5, &inten, fid, fval);
+    CHECK(cp.aux.A == 2 && !strcmp(cp.aux.name, "goemotions") && cp.aux.arena != lx.aux.arena && near(inten, want),
+          "affect_lexical_copy keeps the aux outputs (%g)", inten);
+    affect_lexical_free(&cp);
+    CHECK(affect_lexical_init_aux(&lx, 2, "x", &err) == AFFECT_EARG, "aux added twice / after the intensity models");
+    affect_lexical_free(&lx);
+}
+
 /* A sorted tensor set over caller-owned f32 data. */
 typedef struct tset {
-    affect_tensor t[8];
+    affect_tensor t[16];
     affect_tensor_set ts;
 } tset;
 
@@ -167,6 +218,40 @@ static void test_meta_and_load(void) {
           "missing intensity tensors: %s", err.msg);
     affect_heads_model_free(&h);
 
+    /* with aux outputs: their tensors are required and checked */
+    const char *with_aux = "{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
+                           "\"tfidf-sublinear-l2\",\"vocab_size\":10,\"aux\":{\"name\":\"goemotions\",\"outputs\":3},"
+                           "\"intensity\":[{\"name\":\"\",\"prefix\":[]},{\"name\":\"anger\",\"prefix\":[4,9]}]}}";
+    CHECK(affect_heads_meta_parse(&h, with_aux, strlen(with_aux), "m", &err) == 0, "%s", err.msg);
+    CHECK(h.lex.aux.A == 3 && !strcmp(h.lex.aux.name, "goemotions") && h.lex.in.aux_w, "parsed aux metadata");
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "lexical.aux.idf"),
+          "aux declared, tensors missing: %s", err.msg);
+    float aidf[NV] = {0}, aw[3 * NV] = {0}, ab[3] = {0}, am[3] = {0}, asc[3] = {1, 1, 1}, iaw[2 * 3] = {0};
+    s.ts.n = 0;
+    add(&s, "lexical.idf", 1, NV, 0, idf);
+    add(&s, "lexical.emotion.weight", 2, 2, NV, w);
+    add(&s, "lexical.emotion.bias", 1, 2, 0, b);
+    add(&s, "lexical.emotion.mix", 1, 2, 0, mix);
+    add(&s, "lexical.intensity.idf", 1, NV, 0, iidf);
+    add(&s, "lexical.intensity.weight", 2, 2, NV, iw);
+    add(&s, "lexical.intensity.bias", 1, 2, 0, ib);
+    add(&s, "lexical.intensity.mix", 1, 2, 0, imix);
+    add(&s, "lexical.aux.idf", 1, NV, 0, aidf);
+    add(&s, "lexical.aux.weight", 2, 3, NV, aw);
+    add(&s, "lexical.aux.bias", 1, 3, 0, ab);
+    add(&s, "lexical.aux.mean", 1, 3, 0, am);
+    add(&s, "lexical.aux.scale", 1, 3, 0, asc);
+    add(&s, "lexical.intensity.aux_weight", 2, 2, 3, iaw);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == 0, "%s", err.msg);
+    asc[2] = -1;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "lexical.aux.scale[2]"),
+          "negative aux scale: %s", err.msg);
+    asc[2] = 1;
+    iaw[4] = NAN;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "aux_weight"),
+          "NaN aux weight: %s", err.msg);
+    affect_heads_model_free(&h);
+
     static const char *const bad[][2] = {
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"bm25\",\"vocab_size\":10}}",
          "lexical.features"},
@@ -185,6 +270,12 @@ static void test_meta_and_load(void) {
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
          "\"tfidf-sublinear-l2\",\"vocab_size\":16000000}}",
          "beyond any real vocabulary"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3}}}",
+         "lexical.intensity is missing"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":0},\"intensity\":[{\"name\":\"\",\"prefix\":[]}]}}",
+         "lexical.aux must be"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = affect_heads_meta_parse(&h, bad[i][0], strlen(bad[i][0]), "m", &err);
@@ -195,6 +286,7 @@ static void test_meta_and_load(void) {
 int main(void) {
     test_features();
     test_mix();
+    test_aux();
     test_meta_and_load();
     return failures ? 1 : 0;
 }

@@ -45,6 +45,22 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
                            "vocabulary", source, h->lexical_vocab, h->L);
     int rc = affect_lexical_init(&h->lex, h->lexical_vocab, h->L, err);
     const json_value *in = json_get(lex, "intensity");
+    const json_value *aux = json_get(lex, "aux");
+    if (!rc && aux) {
+        const json_value *nm = aux->type == JSON_OBJECT ? json_get(aux, "name") : NULL;
+        const json_value *na = aux->type == JSON_OBJECT ? json_get(aux, "outputs") : NULL;
+        if (!nm || nm->type != JSON_STRING || strlen(nm->str) != nm->len || nm->len >= AFFECT_LEXICAL_NAME ||
+            !na || !json_is_int(na, 1, AFFECT_LEXICAL_MAX_AUX))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux must be {\"name\": string of under %d bytes, "
+                               "\"outputs\": 1..%d}", source, AFFECT_LEXICAL_NAME, AFFECT_LEXICAL_MAX_AUX);
+        if (!in)
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux is read by the intensity models, and "
+                               "lexical.intensity is missing", source);
+        if ((uint64_t)h->lexical_vocab * (uint64_t)na->number > ((uint64_t)1 << 30))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux of %d ids x %d outputs is beyond any real "
+                               "vocabulary", source, h->lexical_vocab, (int)na->number);
+        rc = affect_lexical_init_aux(&h->lex, (int)na->number, nm->str, err);
+    }
     if (rc || !in) return rc;
     if (in->type != JSON_ARRAY || in->len < 1 || in->len > AFFECT_LEXICAL_MAX_GROUPS)
         return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity must be a list of 1..%d models", source,

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,25 @@ int affect_lexical_init(affect_lexical *lx, int V, int L, affect_error *err) {
     lx->w = a + v;
     lx->b = lx->w + l * v;
     lx->mix = lx->b + l;
+    return AFFECT_OK;
+}
+
+int affect_lexical_init_aux(affect_lexical *lx, int A, const char *name, affect_error *err) {
+    if (lx->V <= 0 || lx->aux.A != 0 || lx->in.G != 0 || A < 1 || A > AFFECT_LEXICAL_MAX_AUX)
+        return affect_fail(err, AFFECT_EARG, "lexical aux: bad sizes (A=%d), or added after the intensity models", A);
+    size_t v = (size_t)lx->V, a = (size_t)A;
+    if (v > SIZE_MAX / sizeof(float) / (a + 1) - 3 * a)
+        return affect_fail(err, AFFECT_EARG, "lexical aux: bad sizes (A=%d)", A);
+    float *m = calloc(v + a * v + 3 * a, sizeof *m);
+    if (!m) return affect_fail(err, AFFECT_ENOMEM, "lexical aux: out of memory for %d x %d weights", A, lx->V);
+    lx->aux.A = A;
+    snprintf(lx->aux.name, sizeof lx->aux.name, "%s", name ? name : "");
+    lx->aux.arena = m;
+    lx->aux.idf = m;
+    lx->aux.w = m + v;
+    lx->aux.b = lx->aux.w + a * v;
+    lx->aux.mean = lx->aux.b + a;
+    lx->aux.scale = lx->aux.mean + a;
     return AFFECT_OK;
 }
 
@@ -45,10 +65,10 @@ int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *
                 return affect_fail(err, AFFECT_EFORMAT, "lexical intensity: models %d and %d have the same prefix", h, g);
         total += (size_t)prefix_len[g];
     }
-    size_t v = (size_t)lx->V, gg = (size_t)G;
-    if (v > SIZE_MAX / sizeof(float) / (gg + 1) - 2 * gg)
+    size_t v = (size_t)lx->V, gg = (size_t)G, a = (size_t)lx->aux.A;
+    if (v + a > SIZE_MAX / sizeof(float) / (gg + 1) - 2 * gg)
         return affect_fail(err, AFFECT_EARG, "lexical intensity: bad sizes (G=%d)", G);
-    lx->in.arena = calloc(v + gg * v + 2 * gg, sizeof(float));
+    lx->in.arena = calloc(v + gg * v + 2 * gg + gg * a, sizeof(float));
     lx->in.prefix = malloc((total ? total : 1) * sizeof(int32_t));
     lx->in.prefix_off = malloc((gg + 1) * sizeof(int));
     lx->in.names = calloc(gg, sizeof(char *));
@@ -83,12 +103,14 @@ int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *
     lx->in.w = lx->in.idf + v;
     lx->in.b = lx->in.w + gg * v;
     lx->in.mix = lx->in.b + gg;
+    lx->in.aux_w = a ? lx->in.mix + gg : NULL;
     return AFFECT_OK;
 }
 
 void affect_lexical_free(affect_lexical *lx) {
     if (!lx) return;
     free(lx->arena);
+    free(lx->aux.arena);
     for (int g = 0; lx->in.names && g < lx->in.G; g++) free(lx->in.names[g]);
     free(lx->in.names);
     free(lx->in.arena);
@@ -97,12 +119,26 @@ void affect_lexical_free(affect_lexical *lx) {
     memset(lx, 0, sizeof *lx);
 }
 
+int affect_lexical_copy_aux(const affect_lexical *src, affect_lexical *dst, affect_error *err) {
+    if (src->V != dst->V) return affect_fail(err, AFFECT_EARG, "lexical aux copy: %d ids vs %d", src->V, dst->V);
+    int rc = affect_lexical_init_aux(dst, src->aux.A, src->aux.name, err);
+    if (rc) return rc;
+    size_t v = (size_t)src->V, a = (size_t)src->aux.A;
+    memcpy(dst->aux.arena, src->aux.arena, (v + a * v + 3 * a) * sizeof(float));
+    return AFFECT_OK;
+}
+
 /* Sizes come from src's own fields, so the copy follows the layout init chose. */
 int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_error *err) {
     int rc = affect_lexical_init(out, src->V, src->L, err);
     if (rc) return rc;
     size_t v = (size_t)src->V, l = (size_t)src->L;
     memcpy(out->arena, src->arena, (v + l * v + 2 * l) * sizeof(float));
+    size_t a = (size_t)src->aux.A;
+    if (a && (rc = affect_lexical_copy_aux(src, out, err))) {
+        affect_lexical_free(out);
+        return rc;
+    }
     int G = src->in.G;
     if (G == 0) return AFFECT_OK;
     const int32_t **px = calloc((size_t)G, sizeof *px);
@@ -119,7 +155,7 @@ int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_e
         affect_lexical_free(out);
         return rc;
     }
-    memcpy(out->in.arena, src->in.arena, (v + (size_t)G * v + 2 * (size_t)G) * sizeof(float));
+    memcpy(out->in.arena, src->in.arena, (v + (size_t)G * v + 2 * (size_t)G + (size_t)G * a) * sizeof(float));
     return AFFECT_OK;
 }
 
@@ -176,15 +212,34 @@ int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids,
     return 0;
 }
 
+/* The logit of each auxiliary output is one sparse dot product, like a lexical emotion logit. */
+void affect_lexical_aux_features(const affect_lexical *lx, const int32_t *ids, size_t n, double *u, int32_t *fid,
+                                 float *fval) {
+    int A = lx->aux.A;
+    size_t k = affect_lexical_features(lx->aux.idf, lx->V, ids, n, fid, fval);
+    for (int j = 0; j < A; j++) {
+        const float *w = lx->aux.w + (size_t)j * (size_t)lx->V;
+        double z = lx->aux.b[j];
+        for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
+        u[j] = (z - (double)lx->aux.mean[j]) * (double)lx->aux.scale[j];
+    }
+}
+
 void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
                                   int32_t *fid, float *fval) {
     if (!lx || lx->V <= 0 || lx->in.G <= 0) return;
     int g = affect_lexical_intensity_model(lx, ids, n);
     double a = lx->in.mix[g];
     if (a == 0.0) return;
+    double z = lx->in.b[g];
+    if (lx->aux.A > 0) {
+        double u[AFFECT_LEXICAL_MAX_AUX];
+        affect_lexical_aux_features(lx, ids, n, u, fid, fval);
+        const float *v = lx->in.aux_w + (size_t)g * (size_t)lx->aux.A;
+        for (int j = 0; j < lx->aux.A; j++) z += (double)v[j] * u[j];
+    }
     size_t k = affect_lexical_features(lx->in.idf, lx->V, ids, n, fid, fval);
     const float *w = lx->in.w + (size_t)g * (size_t)lx->V;
-    double z = lx->in.b[g];
     for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
     *intensity = (float)((1.0 - a) * (double)*intensity + a * z);
 }
@@ -238,6 +293,33 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
     if (!rc) rc = load_tensor(ts, "lexical.emotion.mix", 1, L, 0, lx->mix, source, err);
     if (!rc) rc = check_part(lx->idf, lx->w, lx->b, lx->mix, V, L, "lexical.idf", "emotion.", source, err);
     if (rc || G == 0) return rc;
+    int A = lx->aux.A;
+    if (A > 0) {
+        rc = load_tensor(ts, "lexical.aux.idf", 1, V, 0, lx->aux.idf, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.aux.weight", 2, A, V, lx->aux.w, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.aux.bias", 1, A, 0, lx->aux.b, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.aux.mean", 1, A, 0, lx->aux.mean, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.aux.scale", 1, A, 0, lx->aux.scale, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.intensity.aux_weight", 2, G, A, lx->in.aux_w, source, err);
+        if (rc) return rc;
+        /* as check_part: a model that passes cannot turn a text into NaN */
+        for (int j = 0; j < A; j++)
+            if (!isfinite(lx->aux.b[j]) || !isfinite(lx->aux.mean[j]) || !isfinite(lx->aux.scale[j]) ||
+                lx->aux.scale[j] < 0.0f)
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.bias/mean[%d] must be finite and "
+                                   "lexical.aux.scale[%d] finite and >= 0", source, j, j);
+        for (int v = 0; v < V; v++)
+            if (!isfinite(lx->aux.idf[v]) || lx->aux.idf[v] < 0.0f)
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.idf[%d] is %g, expected a finite value >= 0",
+                                   source, v, (double)lx->aux.idf[v]);
+        for (size_t i = 0; i < (size_t)A * (size_t)V; i++)
+            if (!isfinite(lx->aux.w[i]))
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.weight has a non-finite value", source);
+        for (size_t i = 0; i < (size_t)G * (size_t)A; i++)
+            if (!isfinite(lx->in.aux_w[i]))
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity.aux_weight has a non-finite value",
+                                   source);
+    }
     rc = load_tensor(ts, "lexical.intensity.idf", 1, V, 0, lx->in.idf, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.intensity.weight", 2, G, V, lx->in.w, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.intensity.bias", 1, G, 0, lx->in.b, source, err);
