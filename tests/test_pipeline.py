@@ -404,6 +404,19 @@ def main():
                     and not np.array_equal(f[k], ((a[k].astype(np.float64) + b[k]) / 2).astype(np.float32))]
             check(not diff and len(a) > 10, f"final_model is not the mean of the two members: {diff[:5]}")
             check(any(not np.array_equal(a[k], b[k]) for k in a), "the two soup members are identical (same seed?)")
+    # ... and every member starts from the same heads (as from the same encoder), or the average
+    # would mix unrelated hidden units: with a learning rate of 0 the members end where they began
+    still = tiny_config("soup_lr0", **{"  lemotif:\n": "  lemotif:\n    soup: 2\n",
+                                       "      learning_rate: 1e-3\n": "      learning_rate: 0\n",
+                                       "      learning_rate: 5e-4\n": "      learning_rate: 0\n"})
+    p, _ = run(["train", still])
+    if check(p.returncode == 0, f"affect train with soup 2, lr 0: exit {p.returncode}\n{p.stderr[-2000:]}"):
+        sd = os.path.join(TMP, "soup_lr0")
+        a, b = (read_tensors(os.path.join(sd, *d, "lemotif.unfrozen", "best", "model.safetensors"))
+                for d in ([], ["soup", "1"]))
+        heads = [k for k in a if k.startswith("heads.")]
+        differ = [k for k in a if not np.array_equal(a[k], b[k])]
+        check(len(heads) >= 8 and not differ, f"soup members start from different weights: {differ[:4]}")
 
     # data.custom: the user's own stage-2 file (here 300 Lemotif entries rewritten as a CSV with
     # an id column and a ';'-separated label-list column) replaces Lemotif end to end

@@ -342,7 +342,10 @@ static int run_stage2_one(pl_run *run, const pl_model *pm, const s2_in *in, int 
         rc = init_encoder(c, pm, tr, (uint64_t)fz->seed, !strcmp(c->training.lemotif.init, "scratch"), err);
     }
     float median = intensity_median(&in->train->ds);
-    if (!rc) heads_init(tr, in->train, (uint64_t)fz->seed, median);
+    /* every soup member starts its heads from the same draw (the unshifted seed), as it starts
+     * its encoder from the same weights: averaging heads that began from different random
+     * draws averages unrelated hidden units. Only data order and dropout differ. */
+    if (!rc) heads_init(tr, in->train, (uint64_t)c->training.lemotif.frozen.seed, median);
     pl_stage st;
     memset(&st, 0, sizeof st);
     st.train = in->train;
