@@ -88,8 +88,9 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     int32_t **prefix = NULL;
     int *plen = NULL;
     double gamma = c->training.lemotif.lexical.intensity_goemotions;
-    int aux = wi > 0 && n_int > 0 && gamma > 0 && goemotions && goemotions->ds.n > 0 && goemotions->ids;
-    if (wi > 0 && n_int > 0 && gamma > 0 && !aux)
+    int want_aux = wi > 0 && n_int > 0 && gamma > 0;
+    int aux = want_aux && goemotions && goemotions->ds.n > 0 && goemotions->ids;
+    if (want_aux && !aux)
         pl_note(run, NULL, "lexical.intensity_goemotions: this run has no GoEmotions train rows; the intensity "
                 "ridges read the tf-idf features alone");
     if (aux && run->go_lexical.V == 0) { /* the same for every fold: fitted once */

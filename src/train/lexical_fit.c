@@ -245,6 +245,37 @@ static int tfidf_build(int V, const int32_t *const *ids, const int *lens, size_t
     return rc;
 }
 
+/* What every fit starts from: the selected rows' tf-idf matrix (their idf into idf) with its
+ * id -> column map, and room for the solver's per-row weights s and targets t. */
+typedef struct fit_rows {
+    csr x;
+    int32_t *colof; /* (V) */
+    double *s, *t;  /* (x.m) */
+} fit_rows;
+
+static void fit_rows_free(fit_rows *f) {
+    csr_free(&f->x);
+    free(f->colof);
+    free(f->s);
+    free(f->t);
+    memset(f, 0, sizeof *f);
+}
+
+static int fit_rows_build(fit_rows *f, int V, const int32_t *const *ids, const int *lens, size_t n,
+                          const uint8_t *sel, const int32_t *exclude, int n_exclude, float *idf, affect_error *err) {
+    memset(f, 0, sizeof *f);
+    f->colof = malloc((size_t)V * sizeof *f->colof);
+    int rc = f->colof ? tfidf_build(V, ids, lens, n, sel, exclude, n_exclude, idf, &f->x, f->colof, err)
+                      : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    if (!rc) {
+        f->s = malloc((f->x.m ? f->x.m : 1) * sizeof *f->s);
+        f->t = malloc((f->x.m ? f->x.m : 1) * sizeof *f->t);
+        if (!f->s || !f->t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    }
+    if (rc) fit_rows_free(f);
+    return rc;
+}
+
 /* Solves one regression from zero and writes its weights over the vocabulary (V), the weights
  * of the A dense columns that follow the vocabulary's (aux_w), and the bias. */
 static int solve(const problem *p, int V, const int32_t *colof, int max_iter, double tol, float *w, float *aux_w,
@@ -278,21 +309,15 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
     affect_lexical lx;
     int rc = affect_lexical_init(&lx, V, L, err);
     if (rc) return rc;
-    int32_t *colof = malloc((size_t)V * sizeof *colof);
-    csr x = {0};
-    double *s = NULL, *t = NULL;
-    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
-    if (!rc) rc = tfidf_build(V, ids, lens, n, label_row, exclude, n_exclude, lx.idf, &x, colof, err);
-    size_t m = x.m;
-    if (!rc) {
-        s = malloc(m * sizeof *s);
-        t = malloc(m * sizeof *t);
-        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
-    }
+    fit_rows f;
+    rc = fit_rows_build(&f, V, ids, lens, n, label_row, exclude, n_exclude, lx.idf, err);
+    const csr *x = &f.x;
+    double *s = f.s, *t = f.t;
+    size_t m = x->m;
     for (int l = 0; l < L && !rc; l++) {
         size_t pos = 0;
         for (size_t r = 0; r < m; r++) {
-            int y = labels[x.row[r] * (size_t)L + (size_t)l] > 0.5f;
+            int y = labels[x->row[r] * (size_t)L + (size_t)l] > 0.5f;
             t[r] = y ? 1.0 : -1.0;
             pos += (size_t)y;
         }
@@ -301,17 +326,14 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
         double sp = opts->balanced ? (double)m / (2.0 * (double)pos) : 1.0;
         double sn = opts->balanced ? (double)m / (2.0 * (double)neg) : 1.0;
         for (size_t r = 0; r < m; r++) s[r] = t[r] > 0 ? sp : sn;
-        problem p = {&x, s, t, opts->c, 0};
+        problem p = {x, s, t, opts->c, 0};
         double b = 0;
-        if ((rc = solve(&p, V, colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, 0, &b, err))) break;
+        if ((rc = solve(&p, V, f.colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, 0, &b, err))) break;
         if (opts->balanced) b += log((double)pos / (double)neg);
         lx.b[l] = (float)b;
         lx.mix[l] = (float)opts->mix;
     }
-    free(colof);
-    csr_free(&x);
-    free(s);
-    free(t);
+    fit_rows_free(&f);
     if (rc) {
         affect_lexical_free(&lx);
         return rc;
@@ -321,6 +343,8 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
     return AFFECT_OK;
 }
 
+/* The auxiliary outputs are an unweighted emotion fit over their own rows, kept apart from the
+ * emotion part (no mix, no prior shift). */
 int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const int32_t *const *ids, const int *lens,
                            size_t n, const float *labels, const int32_t *exclude, int n_exclude, double c,
                            affect_error *err) {
@@ -328,47 +352,22 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
         A > AFFECT_LEXICAL_MAX_AUX || !(c > 0))
         return affect_fail(err, AFFECT_EARG, "lexical aux fit: bad arguments (A=%d, c=%g), or fitted after the "
                            "intensity models", A, c);
-    int V = lx->V;
-    affect_lexical tmp;
+    size_t v = (size_t)lx->V, a = (size_t)A;
+    affect_lexical fit, tmp;
+    memset(&fit, 0, sizeof fit);
     memset(&tmp, 0, sizeof tmp);
-    tmp.V = V; /* a carrier for the aux part, moved into lx on success */
-    int rc = affect_lexical_init_aux(&tmp, A, name, err);
-    if (rc) return rc;
-    int32_t *colof = malloc((size_t)V * sizeof *colof);
-    csr x = {0};
-    double *s = NULL, *t = NULL;
-    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical aux fit: out of memory");
-    if (!rc) rc = tfidf_build(V, ids, lens, n, NULL, exclude, n_exclude, tmp.aux.idf, &x, colof, err);
-    size_t m = x.m;
+    tmp.V = lx->V; /* a carrier for the aux part, moved into lx on success */
+    affect_lexical_fit_opts o = {c, 0.0, 0, 0, 0};
+    int rc = affect_lexical_fit(&fit, lx->V, A, ids, lens, n, labels, NULL, exclude, n_exclude, &o, err);
+    if (!rc) rc = affect_lexical_init_aux(&tmp, A, name, err);
     if (!rc) {
-        s = malloc(m * sizeof *s);
-        t = malloc(m * sizeof *t);
-        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical aux fit: out of memory");
+        memcpy(tmp.aux.idf, fit.idf, v * sizeof(float));
+        memcpy(tmp.aux.w, fit.w, a * v * sizeof(float));
+        memcpy(tmp.aux.b, fit.b, a * sizeof(float));
+        lx->aux = tmp.aux;
     }
-    for (size_t r = 0; r < m && !rc; r++) s[r] = 1.0;
-    for (int j = 0; j < A && !rc; j++) {
-        size_t pos = 0;
-        for (size_t r = 0; r < m; r++) {
-            int y = labels[x.row[r] * (size_t)A + (size_t)j] > 0.5f;
-            t[r] = y ? 1.0 : -1.0;
-            pos += (size_t)y;
-        }
-        if (pos == 0 || pos == m) continue; /* a constant output: w = 0, b = 0 */
-        problem p = {&x, s, t, c, 0};
-        double b = 0;
-        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.aux.w + (size_t)j * (size_t)V, NULL, 0, &b, err))) break;
-        tmp.aux.b[j] = (float)b;
-    }
-    free(colof);
-    csr_free(&x);
-    free(s);
-    free(t);
-    if (rc) {
-        affect_lexical_free(&tmp);
-        return rc;
-    }
-    lx->aux = tmp.aux;
-    return AFFECT_OK;
+    affect_lexical_free(&fit);
+    return rc;
 }
 
 /* x with A dense columns appended to every row (values U (m,A)), numbered after x's own. */
@@ -412,20 +411,14 @@ static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *co
         if ((size_t)lens[x->row[r]] > maxlen) maxlen = (size_t)lens[x->row[r]];
     int32_t *fid = malloc(maxlen * sizeof *fid);
     float *fval = malloc(maxlen * sizeof *fval);
-    affect_lexical raw = *lx; /* same weights, unit scale: the raw logits */
-    float *unit = calloc(2 * a, sizeof *unit); /* mean 0, scale 1 */
-    if (!fid || !fval || !unit) {
+    if (!fid || !fval) {
         free(fid);
         free(fval);
-        free(unit);
         return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
     }
-    for (size_t j = 0; j < a; j++) unit[a + j] = 1.0f;
-    raw.aux.mean = unit;
-    raw.aux.scale = unit + a;
     for (size_t r = 0; r < m; r++) {
         size_t i = x->row[r];
-        affect_lexical_aux_features(&raw, ids[i], (size_t)lens[i], U + r * a, fid, fval);
+        affect_lexical_aux_logits(lx, ids[i], (size_t)lens[i], U + r * a, fid, fval);
     }
     for (size_t j = 0; j < a; j++) {
         double mu = 0, var = 0;
@@ -440,7 +433,6 @@ static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *co
     }
     free(fid);
     free(fval);
-    free(unit);
     return AFFECT_OK;
 }
 
@@ -460,48 +452,40 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
     tmp.aux.A = A; /* sizes aux_w; the aux weights themselves stay in lx */
     int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
     if (rc) return rc;
-    int32_t *colof = malloc((size_t)V * sizeof *colof);
-    csr x = {0}, xa = {0};
-    double *s = NULL, *t = NULL, *U = NULL;
+    fit_rows f;
+    rc = fit_rows_build(&f, V, ids, lens, n, target_row, exclude, n_exclude, tmp.in.idf, err);
+    const csr *x = &f.x;
+    csr xa = {0};
+    double *s = f.s, *t = f.t, *U = NULL;
     float *mean = NULL, *scale = NULL;
-    if (!colof) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
-    if (!rc) rc = tfidf_build(V, ids, lens, n, target_row, exclude, n_exclude, tmp.in.idf, &x, colof, err);
-    size_t m = x.m;
-    if (!rc) {
-        s = malloc(m * sizeof *s);
-        t = malloc(m * sizeof *t);
-        if (!s || !t) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
-    }
+    size_t m = x->m;
     if (!rc && A > 0) {
         U = malloc(m * (size_t)A * sizeof *U);
         mean = malloc((size_t)A * sizeof *mean);
         scale = malloc((size_t)A * sizeof *scale);
         if (!U || !mean || !scale) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
-        if (!rc) rc = aux_columns(lx, &x, ids, lens, aux_scale, mean, scale, U, err);
-        if (!rc) rc = csr_append_dense(&x, U, A, &xa, err);
+        if (!rc) rc = aux_columns(lx, x, ids, lens, aux_scale, mean, scale, U, err);
+        if (!rc) rc = csr_append_dense(x, U, A, &xa, err);
     }
-    for (size_t r = 0; !rc && r < m; r++) t[r] = target[x.row[r]];
+    for (size_t r = 0; !rc && r < m; r++) t[r] = target[x->row[r]];
     /* model 0 on every row, model g on the rows of group g - 1 */
     for (int g = 0; g < G && !rc; g++) {
         size_t k = 0;
         for (size_t r = 0; r < m; r++) {
-            s[r] = g == 0 || group[x.row[r]] == g - 1 ? 1.0 : 0.0;
+            s[r] = g == 0 || group[x->row[r]] == g - 1 ? 1.0 : 0.0;
             k += s[r] > 0;
         }
         if (k == 0) continue; /* no row: the head alone */
-        problem p = {A > 0 ? &xa : &x, s, t, 1.0 / alpha, 1};
+        problem p = {A > 0 ? &xa : x, s, t, 1.0 / alpha, 1};
         double b = 0;
-        if ((rc = solve(&p, V, colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
+        if ((rc = solve(&p, V, f.colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
                         A ? tmp.in.aux_w + (size_t)g * (size_t)A : NULL, A, &b, err)))
             break;
         tmp.in.b[g] = (float)b;
         tmp.in.mix[g] = (float)mix;
     }
-    free(colof);
-    csr_free(&x);
+    fit_rows_free(&f);
     csr_free(&xa);
-    free(s);
-    free(t);
     free(U);
     if (rc) {
         free(mean);

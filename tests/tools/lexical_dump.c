@@ -34,6 +34,24 @@ typedef struct row {
     int n;
 } row;
 
+/* The rows of one kind (1 fit, 4 afit) as the fit functions take them: ids, lengths and the
+ * (count, ny) label matrix; returns the count. */
+static size_t gather(const row *rows, size_t nr, int kind, int ny, const int32_t ***ids, int **lens, float **Y) {
+    size_t k = 0;
+    for (size_t i = 0; i < nr; i++) k += rows[i].fit == kind;
+    *ids = xmalloc((k ? k : 1) * sizeof **ids);
+    *lens = xmalloc((k ? k : 1) * sizeof **lens);
+    *Y = xmalloc((k ? k : 1) * (size_t)ny * sizeof **Y);
+    for (size_t i = 0, j = 0; i < nr; i++) {
+        if (rows[i].fit != kind) continue;
+        (*ids)[j] = rows[i].ids;
+        (*lens)[j] = rows[i].n;
+        memcpy(*Y + j * (size_t)ny, rows[i].y, (size_t)ny * sizeof **Y);
+        j++;
+    }
+    return k;
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) die("usage: lexical_dump JOB.txt OUT.bin");
     FILE *f = fopen(argv[1], "r");
@@ -139,21 +157,12 @@ int main(int argc, char **argv) {
     fclose(f);
 
     if (np != G) die("groups line promised more prefix lines");
-    size_t nf = 0, ne = 0;
-    for (size_t i = 0; i < nr; i++) {
-        if (rows[i].fit == 1) nf++;
-        else if (rows[i].fit == 0) ne++;
-    }
-    const int32_t **ids = xmalloc(nf * sizeof *ids);
-    int *lens = xmalloc(nf * sizeof *lens);
-    float *Y = xmalloc(nf * (size_t)L * sizeof *Y);
-    for (size_t i = 0, k = 0; i < nr; i++) {
-        if (rows[i].fit != 1) continue;
-        ids[k] = rows[i].ids;
-        lens[k] = rows[i].n;
-        memcpy(Y + k * (size_t)L, rows[i].y, (size_t)L * sizeof *Y);
-        k++;
-    }
+    size_t ne = 0;
+    for (size_t i = 0; i < nr; i++) ne += rows[i].fit == 0;
+    const int32_t **ids;
+    int *lens;
+    float *Y;
+    size_t nf = gather(rows, nr, 1, L, &ids, &lens, &Y);
     affect_lexical lx;
     memset(&lx, 0, sizeof lx);
     affect_lexical_fit_opts o = {C, mix, balanced, 0, 0};
@@ -185,18 +194,10 @@ int main(int argc, char **argv) {
     put_record(o2, "eval_logits", logits, ne * (size_t)L);
     if (G > 0) {
         if (A > 0) {
-            size_t na = 0;
-            for (size_t i = 0; i < nr; i++) na += rows[i].fit == 4;
-            const int32_t **xids = xmalloc((na ? na : 1) * sizeof *xids);
-            int *xlens = xmalloc((na ? na : 1) * sizeof *xlens);
-            float *XY = xmalloc((na ? na : 1) * (size_t)A * sizeof *XY);
-            for (size_t i = 0, k = 0; i < nr; i++) {
-                if (rows[i].fit != 4) continue;
-                xids[k] = rows[i].ids;
-                xlens[k] = rows[i].n;
-                memcpy(XY + k * (size_t)A, rows[i].y, (size_t)A * sizeof *XY);
-                k++;
-            }
+            const int32_t **xids;
+            int *xlens;
+            float *XY;
+            size_t na = gather(rows, nr, 4, A, &xids, &xlens, &XY);
             if (affect_lexical_fit_aux(&lx, "aux", A, xids, xlens, na, XY, ex, nex, aux_c, &err)) die(err.msg);
             free(xids);
             free(xlens);

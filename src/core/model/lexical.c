@@ -213,16 +213,20 @@ int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids,
 }
 
 /* The logit of each auxiliary output is one sparse dot product, like a lexical emotion logit. */
+void affect_lexical_aux_logits(const affect_lexical *lx, const int32_t *ids, size_t n, double *z, int32_t *fid,
+                               float *fval) {
+    size_t k = affect_lexical_features(lx->aux.idf, lx->V, ids, n, fid, fval);
+    for (int j = 0; j < lx->aux.A; j++) {
+        const float *w = lx->aux.w + (size_t)j * (size_t)lx->V;
+        z[j] = lx->aux.b[j];
+        for (size_t i = 0; i < k; i++) z[j] += (double)w[fid[i]] * (double)fval[i];
+    }
+}
+
 void affect_lexical_aux_features(const affect_lexical *lx, const int32_t *ids, size_t n, double *u, int32_t *fid,
                                  float *fval) {
-    int A = lx->aux.A;
-    size_t k = affect_lexical_features(lx->aux.idf, lx->V, ids, n, fid, fval);
-    for (int j = 0; j < A; j++) {
-        const float *w = lx->aux.w + (size_t)j * (size_t)lx->V;
-        double z = lx->aux.b[j];
-        for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
-        u[j] = (z - (double)lx->aux.mean[j]) * (double)lx->aux.scale[j];
-    }
+    affect_lexical_aux_logits(lx, ids, n, u, fid, fval);
+    for (int j = 0; j < lx->aux.A; j++) u[j] = (u[j] - (double)lx->aux.mean[j]) * (double)lx->aux.scale[j];
 }
 
 void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
@@ -265,8 +269,8 @@ static int load_tensor(const affect_tensor_set *ts, const char *name, int ndim, 
     return affect_tensor_to_f32(t, dst, err);
 }
 
-/* idf >= 0 and finite, weights and biases finite, mix within [0,1]: a model that passes
- * cannot turn a text into NaN. */
+/* idf >= 0 and finite, weights and biases finite, mix within [0,1] (mix NULL: a part without
+ * one): a model that passes cannot turn a text into NaN. */
 static int check_part(const float *idf, const float *w, const float *b, const float *mix, int V, int K,
                       const char *idf_name, const char *part, const char *source, affect_error *err) {
     for (int v = 0; v < V; v++)
@@ -277,7 +281,9 @@ static int check_part(const float *idf, const float *w, const float *b, const fl
         if (!isfinite(w[i]))
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%sweight has a non-finite value", source, part);
     for (int k = 0; k < K; k++)
-        if (!isfinite(b[k]) || !(mix[k] >= 0.0f && mix[k] <= 1.0f))
+        if (!mix && !isfinite(b[k]))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%sbias[%d] must be finite", source, part, k);
+        else if (mix && (!isfinite(b[k]) || !(mix[k] >= 0.0f && mix[k] <= 1.0f)))
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%sbias[%d] must be finite and lexical.%smix[%d] "
                                "within [0, 1]", source, part, k, part, k);
     return AFFECT_OK;
@@ -301,20 +307,12 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
         if (!rc) rc = load_tensor(ts, "lexical.aux.mean", 1, A, 0, lx->aux.mean, source, err);
         if (!rc) rc = load_tensor(ts, "lexical.aux.scale", 1, A, 0, lx->aux.scale, source, err);
         if (!rc) rc = load_tensor(ts, "lexical.intensity.aux_weight", 2, G, A, lx->in.aux_w, source, err);
+        if (!rc) rc = check_part(lx->aux.idf, lx->aux.w, lx->aux.b, NULL, V, A, "lexical.aux.idf", "aux.", source, err);
         if (rc) return rc;
-        /* as check_part: a model that passes cannot turn a text into NaN */
         for (int j = 0; j < A; j++)
-            if (!isfinite(lx->aux.b[j]) || !isfinite(lx->aux.mean[j]) || !isfinite(lx->aux.scale[j]) ||
-                lx->aux.scale[j] < 0.0f)
-                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.bias/mean[%d] must be finite and "
+            if (!isfinite(lx->aux.mean[j]) || !isfinite(lx->aux.scale[j]) || lx->aux.scale[j] < 0.0f)
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.mean[%d] must be finite and "
                                    "lexical.aux.scale[%d] finite and >= 0", source, j, j);
-        for (int v = 0; v < V; v++)
-            if (!isfinite(lx->aux.idf[v]) || lx->aux.idf[v] < 0.0f)
-                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.idf[%d] is %g, expected a finite value >= 0",
-                                   source, v, (double)lx->aux.idf[v]);
-        for (size_t i = 0; i < (size_t)A * (size_t)V; i++)
-            if (!isfinite(lx->aux.w[i]))
-                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux.weight has a non-finite value", source);
         for (size_t i = 0; i < (size_t)G * (size_t)A; i++)
             if (!isfinite(lx->in.aux_w[i]))
                 return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity.aux_weight has a non-finite value",

@@ -111,6 +111,9 @@ void affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t
 /* Which intensity model reads a text: the g >= 1 whose prefix follows ids[0], else 0. */
 int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids, size_t n);
 
+/* The raw auxiliary logits z[0..A) of one text: aux.b + aux.w·x_aux. fid/fval as above. */
+void affect_lexical_aux_logits(const affect_lexical *lx, const int32_t *ids, size_t n, double *z, int32_t *fid,
+                               float *fval);
 /* The standardised auxiliary logits u[0..A) of one text (see above). fid/fval as above. */
 void affect_lexical_aux_features(const affect_lexical *lx, const int32_t *ids, size_t n, double *u, int32_t *fid,
                                  float *fval);
