@@ -74,12 +74,17 @@ int affect_tokenizer_encode(const affect_tokenizer *tok, const char *text, size_
                             int max_length, int32_t **ids, size_t *n, affect_error *err);
 
 /* A padded batch: ids and attention mask are (B, T) row-major, T = the longest encoding
- * (or max_length when pad_to_max is set). Free with affect_batch_free. */
+ * (or max_length when pad_to_max is set). Free with affect_batch_free. texts/text_lens are
+ * the caller's texts the batch was encoded from (borrowed, not copied: valid only while the
+ * caller keeps them), which a lexical model with character n-grams reads; NULL in a batch
+ * built by hand, which such a model refuses. */
 typedef struct affect_batch {
     int B, T;
     int32_t *ids;  /* (B,T) */
     int32_t *mask; /* (B,T) 1 = real token, 0 = padding */
     int32_t *lens; /* (B)   real tokens per row */
+    const char *const *texts; /* (B) borrowed */
+    const size_t *text_lens;  /* (B) borrowed */
 } affect_batch;
 
 int affect_tokenizer_encode_batch(const affect_tokenizer *tok, const char *const *texts,

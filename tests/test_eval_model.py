@@ -120,9 +120,9 @@ def main():
     rp = os.path.join(TMP, "run_prefix")
     cfgp = os.path.join(TMP, "tiny_prefix.yaml")
     # (with a lexical model mixed into emotions and intensity, its ridges reading GoEmotions
-    # outputs: training.lemotif.lexical)
+    # outputs and character n-grams: training.lemotif.lexical)
     lexical = ("  lemotif:\n    lexical:\n      weight: 0.5\n      intensity_weight: 0.5\n      intensity_goemotions: 0.1\n"
-               "      match_prior: true\n")
+               "      intensity_chars: 1.0\n      match_prior: true\n")
     open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_input: prefixed\n", 1)
                           .replace("  lemotif:\n", lexical, 1))
     p = run(["train", cfgp], timeout=300)

@@ -20,6 +20,12 @@ Auxiliary outputs (GoEmotions' logits in the pipeline): unweighted LogisticRegre
 output on their own rows' tf-idf; their logits of the intensity rows, standardised
 (StandardScaler) and scaled, join the ridge features: weights on them, held-out predictions
 and the standardised logits of held-out texts equal scikit-learn's.
+Character n-grams: the hashed char_wb n-grams of every held-out text (accents, emoji, CJK,
+one-letter words, tabs, no-break and em spaces, U+001F, a zero-width space inside a word)
+equal HashingVectorizer(analyzer="char_wb", lowercase=False, alternate_sign=False)'s counts;
+their idf equals TfidfTransformer(sublinear_tf=True)'s over the buckets the fitted rows use;
+the ridges on hstack([token tf-idf, scale * char tf-idf]) per group, each text read after its
+model's "<name>: " prefix, give Ridge's weights, biases and held-out predictions.
 """
 import os
 import subprocess
@@ -30,7 +36,8 @@ SRC = os.environ.get("AFFECT_SRC", os.path.join(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.join(SRC, "tests", "oracles"))
 
 import numpy as np  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from scipy.sparse import hstack  # noqa: E402
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
 from emotion_ref import read_records  # noqa: E402
 
@@ -211,6 +218,93 @@ def check_aux(rng, V, L, rows):
     check("aux features help", r_aux > r_plain, f"held-out r {r_aux:.3f} with them, {r_plain:.3f} without")
 
 
+WORDS = ["so", "sooooo", "angry", "furious", "!!!", "!", "happy", "#rage", "#blessed", "a", "I", "😠", "😂😂",
+         "café", "naïve", "日本語", "ok?", "SO", "fear...", "zero\u200bwidth", "x"]
+SEPS = [" ", "  ", "\t", "\u00a0", "\u2003", " \u001f "]
+
+
+def check_chars(rng, V, L, rows):
+    """Ridge on hstack([token tfidf, scale * hashed char n-gram tfidf]) against scikit-learn."""
+    G, alpha, B, scale = 3, 0.9, 512, 0.7
+    prefixes = {1: [50, 30], 2: [51, 30]}
+    lines = [f"groups {G} {alpha!r} 0.5\n", f"chars {B} 2 5 {scale!r}\n"]
+    for g in range(1, G):
+        lines.append(f"prefix {len(prefixes[g])} " + " ".join(map(str, prefixes[g])) + "\n")
+    fit, held = [], []
+    for i in range(330):
+        grp = int(rng.integers(-1, G - 1))
+        words = [WORDS[int(k)] for k in rng.integers(0, len(WORDS), int(rng.integers(1, 9)))]
+        tweet = words[0] + "".join(SEPS[int(rng.integers(0, len(SEPS)))] + w for w in words[1:])
+        body = [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 12))) % 300) + 3]
+        pre = prefixes[grp + 1] if grp >= 0 and rng.random() < 0.7 and i != 300 else []
+        model = grp + 1 if pre else 0
+        text = f"g{model}: {tweet}" if model else tweet
+        if i == 300:
+            text = "g1: plain text read by model 0, prefix kept"  # not routed by ids: not cut
+        ids = [0] + pre + body + [1]
+        y = (0.3 + 0.1 * tweet.count("!") + 0.15 * ("ooo" in tweet) + 0.1 * ("😠" in tweet) - 0.1 * ("happy" in tweet)
+             + 0.03 * rng.standard_normal())
+        if i < 280:
+            fit.append((grp, y, ids, model, tweet if model else text))
+            lines.append(f"ifit {grp} {y!r} " + " ".join(map(str, ids)) + " | " + text + "\n")
+        else:
+            held.append((model, ids, tweet if model else text, y))
+            lines.append("ieval 0 " + " ".join(map(str, ids)) + " | " + text + "\n")
+    got = run(V, L, rows, 4.0, True, 0.5, "chars", "".join(lines))
+
+    hv = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, alternate_sign=False, norm=None,
+                           n_features=B)
+    Cf, Ch = hv.transform([r[4] for r in fit]), hv.transform([r[2] for r in held])
+    ngl = got["ngram_len"].astype(int)
+    at, bad = 0, 0
+    for k in range(len(held)):
+        counts = np.bincount(got["ngram_buckets"][at:at + ngl[k]].astype(int), minlength=B)
+        at += ngl[k]
+        bad += not np.array_equal(counts, Ch[k].toarray()[0])
+    check("character n-grams", bad == 0 and at == len(got["ngram_buckets"]),
+          f"{len(held) - bad} of {len(held)} held-out texts hash to HashingVectorizer's bucket counts "
+          f"({int(ngl.sum())} n-grams)")
+    used = np.asarray((Cf > 0).sum(0)).ravel() > 0
+    tt = TfidfTransformer(sublinear_tf=True).fit(Cf[:, used])
+    want_idf = np.zeros(B)
+    want_idf[used] = tt.idf_
+    e = np.abs(got["chidf"] - want_idf).max()
+    check("character idf", e < 1e-5, f"max |diff| {e:.2e} ({used.sum()} of {B} buckets used by {len(fit)} rows)")
+    X, Xh, cols, _ = sklearn_tfidf([r[2] for r in fit], [r[1] for r in held], V)
+    F = np.hstack([X.toarray(), scale * tt.transform(Cf[:, used]).toarray()])
+    Fh = np.hstack([Xh.toarray(), scale * tt.transform(Ch[:, used]).toarray()])
+    y = np.array([r[1] for r in fit])
+    grp = np.array([r[0] for r in fit])
+    routed = got["imodel"].astype(int)
+    check("character routing", np.array_equal(routed, [h[0] for h in held]), "held-out texts read by their models")
+    CW = got["chweight"].reshape(G, B)
+    for g in range(G):
+        sel = np.ones(len(fit), bool) if g == 0 else grp == g - 1
+        m = Ridge(alpha=alpha, solver="cholesky").fit(F[sel], y[sel])
+        want_w = np.zeros(V)
+        want_w[cols] = m.coef_[:len(cols)]
+        want_c = np.zeros(B)
+        want_c[used] = scale * m.coef_[len(cols):]
+        ew = np.abs(got["iweight"].reshape(G, V)[g] - want_w).max()
+        ec = np.abs(CW[g] - want_c).max()
+        eb = abs(got["ibias"][g] - m.intercept_)
+        mine = routed == g
+        ep = np.abs(got["ieval"][mine] - m.predict(Fh[mine])).max() if mine.any() else 0.0
+        check(f"ridge with character n-grams, model {g} ({sel.sum()} rows)", ew < 1e-5 and ec < 1e-5 and eb < 1e-5
+              and ep < 1e-5, f"max |dw| {ew:.2e}, character weights |d| {ec:.2e}, |db| {eb:.2e}, max |dpred| {ep:.2e} "
+              f"over {mine.sum()} held-out texts")
+    # the n-grams must matter here, or the checks above would pass without them
+    yh = np.array([h[3] for h in held])
+    plain = np.zeros(len(held))
+    for g in range(G):
+        sel = np.ones(len(fit), bool) if g == 0 else grp == g - 1
+        mine = routed == g
+        if mine.any():
+            plain[mine] = Ridge(alpha=alpha, solver="cholesky").fit(X[sel].toarray(), y[sel]).predict(Xh[mine].toarray())
+    r_ch, r_plain = np.corrcoef(got["ieval"], yh)[0, 1], np.corrcoef(plain, yh)[0, 1]
+    check("character n-grams help", r_ch > r_plain + 0.2, f"held-out r {r_ch:.3f} with them, {r_plain:.3f} without")
+
+
 def main():
     warnings.filterwarnings("ignore")  # newton-cg reports line-search rounding at its optimum
     rng = np.random.default_rng(7)
@@ -256,6 +350,7 @@ def main():
                   f"max |dlogit| {ez:.2e} over {len(eval_rows)} held-out rows, mix {got['mix'][l]}")
     check_intensity(rng, V, L, rows)
     check_aux(rng, V, L, rows)
+    check_chars(rng, V, L, rows)
     if failures:
         print(f"{len(failures)} check(s) failed: {', '.join(failures)}")
         sys.exit(1)

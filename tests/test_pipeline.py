@@ -98,7 +98,8 @@ def safetensors_numel(path):
 
 
 LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      intensity_weight: 0.5\n"
-           "      intensity_alpha: 1.0\n      intensity_goemotions: 0.1\n      match_prior: true\n")
+           "      intensity_alpha: 1.0\n      intensity_goemotions: 0.1\n      intensity_chars: 1.0\n"
+           "      intensity_weight_select: true\n      match_prior: true\n")
 
 
 def check_predict_matches(rd, texts, rows, intensity, what=""):
@@ -139,12 +140,25 @@ def check_lexical_run(rd, stderr, texts):
             "lexical.intensity.bias": [5], "lexical.intensity.mix": [5],
             # the GoEmotions outputs the intensity ridges read (lexical.intensity_goemotions)
             "lexical.aux.idf": [V], "lexical.aux.weight": [28, V], "lexical.aux.bias": [28], "lexical.aux.mean": [28],
-            "lexical.aux.scale": [28], "lexical.intensity.aux_weight": [5, 28]}
+            "lexical.aux.scale": [28], "lexical.intensity.aux_weight": [5, 28],
+            # the character n-grams (lexical.intensity_chars)
+            "lexical.intensity.char_idf": [65536], "lexical.intensity.char_weight": [5, 65536]}
     for k, shape in want.items():
         check(header.get(k, {}).get("shape") == shape, f"{k}: {header.get(k)} (want shape {shape})")
     check(re.search(r"lexical model: \d+ of 18 labels .*5 intensity models", stderr) is not None,
           "no 'lexical model' note")
     check(lex.get("aux") == {"name": "goemotions", "outputs": 28}, f"affect_heads.json lexical.aux {lex.get('aux')}")
+    check(lex.get("intensity_chars") == {"analyzer": "char_wb", "ngram_range": [2, 5], "buckets": 65536,
+                                         "hash": "murmurhash3_32"}, f"lexical.intensity_chars {lex.get('intensity_chars')}")
+    check(re.search(r"5 intensity models \(weight 0\.50, \d+ character n-gram buckets\)", stderr) is not None,
+          "no note of the character n-grams")
+    # the intensity mix chosen on the held-out EmoInt rows (lexical.intensity_weight_select)
+    chosen = re.search(r"intensity weight ([\d.]+) chosen on (\d+) held-out EmoInt train rows", stderr)
+    w = json.load(open(os.path.join(rd, "analysis_metrics.json"))).get("lexical", {}).get("intensity_weight_chosen")
+    imix = read_tensors(os.path.join(rd, "final_model", "model.safetensors")).get("lexical.intensity.mix")
+    if check(chosen is not None and isinstance(w, (int, float)) and imix is not None, f"no chosen intensity weight ({w})"):
+        check(abs(float(chosen.group(1)) - w) < 0.005 and 0 <= w <= 1 and round(w * 20) == w * 20 and
+              np.allclose(imix, w), f"chosen weight {w}, note {chosen.group(0)}, exported mix {imix}")
     check(re.search(r"lexical model: 28 GoEmotions outputs for the intensity ridges, fitted on \d+ rows", stderr)
           is not None, "no note of the GoEmotions outputs")
     check(re.search(r"label biases matched to the training prevalences on \d+ validation rows", stderr) is not None,
@@ -378,12 +392,14 @@ def main():
 
     # data.emoint_input: both: each EmoInt train tweet twice (prefixed and plain), dev prefixed
     # (with the lexical model of training.lemotif.lexical, emotions and intensity)
-    both = tiny_config("both", **{"data:\n": "data:\n  emoint_input: both\n", "  lemotif:\n": LEXICAL})
+    # and data.emoint_val: a fifth of each emotion's EmoInt train rows held out before the doubling
+    both = tiny_config("both", **{"data:\n": "data:\n  emoint_input: both\n  emoint_val: 0.2\n", "  lemotif:\n": LEXICAL})
     p, _ = run(["train", both])
     if check(p.returncode == 0, f"affect train with emoint_input both: exit {p.returncode}\n{p.stderr[-2000:]}"):
-        m = re.search(r"EmoInt (\d+) train / (\d+) dev", p.stderr)
-        check(m is not None and int(m.group(1)) == 2 * 240 and int(m.group(2)) == 240,
-              f"emoint_input both: data line {m.group(0) if m else p.stderr[:300]!r} (want 480 train / 240 dev)")
+        m = re.search(r"EmoInt (\d+) train \((\d+) held out for validation\) / (\d+) dev", p.stderr)
+        check(m is not None and 30 <= int(m.group(2)) <= 66 and int(m.group(1)) == 2 * (240 - int(m.group(2))) and
+              int(m.group(3)) == 240, f"emoint_input both, emoint_val 0.2: data line {m.group(0) if m else p.stderr[:300]!r} "
+              "(want 2 x (240 - held out) train, about 48 held out, 240 dev)")
         heads = json.load(open(os.path.join(TMP, "both", "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"emoint_input both: heads {heads['intensity']}")
         check_lexical_run(os.path.join(TMP, "both"), p.stderr, texts)

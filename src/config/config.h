@@ -85,6 +85,7 @@ typedef struct affect_run_config {
         char lemotif[AFFECT_CFG_PATH];    /* file, relative to the data dir unless absolute */
         char emoint[AFFECT_CFG_PATH];     /* folder, relative to the data dir unless absolute */
         char emoint_input[16];            /* "plain", "prefixed" ("<emotion>: <tweet>") or "both" */
+        double emoint_val;                /* share of each EmoInt emotion's train rows held out for validation */
         struct {
             double train, val, test;      /* fractions, summing to 1 */
             int seed;
@@ -125,6 +126,8 @@ typedef struct affect_run_config {
                 double intensity_weight;  /* share of the intensity ridge in the intensity, 0 (off) .. 1 */
                 double intensity_alpha;   /* its L2 strength (scikit-learn Ridge alpha) */
                 double intensity_goemotions; /* scale of the GoEmotions-lexical features in the ridges, 0 = none */
+                double intensity_chars;   /* scale of the character n-gram features in the ridges, 0 = none */
+                int intensity_weight_select; /* choose intensity_weight on the EmoInt validation rows */
                 int match_prior;          /* shift label biases so mean val probability = train prevalence */
             } lexical;
         } lemotif;

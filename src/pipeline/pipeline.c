@@ -15,6 +15,7 @@
 #include "pipeline/pl_report.h"
 #include "train/checkpoint.h"
 #include "train/loss.h"
+#include "train/rng.h"
 #include "util/blob.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -62,13 +63,14 @@ typedef struct pl_data {
     pl_set lem;                   /* all Lemotif (or custom) rows */
     pl_set lem_train, lem_val, lem_test;
     pl_set emo_train, emo_dev;    /* EmoInt */
+    pl_set emo_val;               /* EmoInt train rows held out of training (data.emoint_val) */
     pl_set s2_train;              /* lem_train + emo_train */
     pl_set mlm_train;             /* masked-LM texts: go_train + lem_train + emo_train */
 } pl_data;
 
 static void data_free(pl_data *d) {
     pl_set *all[] = {&d->go_train, &d->go_val, &d->lem, &d->lem_train, &d->lem_val, &d->lem_test,
-                     &d->emo_train, &d->emo_dev, &d->s2_train, &d->mlm_train};
+                     &d->emo_train, &d->emo_dev, &d->emo_val, &d->s2_train, &d->mlm_train};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pl_set_free(all[i]);
 }
 
@@ -117,6 +119,7 @@ static int split_sets(const pl_set *all, const int32_t *part, int p, pl_set *out
 static int emoint_input(const affect_run_config *c, pl_data *d, affect_error *err) {
     if (!strcmp(c->data.emoint_input, "plain")) return 0;
     int rc = affect_dataset_prefix_groups(&d->emo_dev.ds, err);
+    if (!rc) rc = affect_dataset_prefix_groups(&d->emo_val.ds, err);
     if (rc || !strcmp(c->data.emoint_input, "prefixed")) return rc ? rc : affect_dataset_prefix_groups(&d->emo_train.ds, err);
     /* both: the prefixed rows, then a plain copy of each */
     size_t n = d->emo_train.ds.n;
@@ -134,6 +137,62 @@ static int emoint_input(const affect_run_config *c, pl_data *d, affect_error *er
     if (rc) return rc;
     affect_dataset_free(&d->emo_train.ds);
     d->emo_train.ds = both;
+    return 0;
+}
+
+typedef struct keyed_row {
+    int32_t group;
+    uint32_t key;
+    size_t row;
+} keyed_row;
+
+static int cmp_keyed(const void *a, const void *b) {
+    const keyed_row *x = a, *y = b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* data.emoint_val: round(share x n_e) of each EmoInt emotion e's train rows, a seeded random
+ * draw, move to emo_val, before the rows are prefixed or doubled (so a tweet is never on both
+ * sides). Rows without an emotion stay in train. */
+static int split_emoint_val(const affect_run_config *c, pl_data *d, affect_error *err) {
+    double share = c->data.emoint_val;
+    size_t n = d->emo_train.ds.n;
+    if (!(share > 0) || n == 0) return 0;
+    keyed_row *kr = malloc(n * sizeof *kr);
+    int32_t *part = malloc(n * sizeof *part);
+    if (!kr || !part) {
+        free(kr);
+        free(part);
+        return affect_fail(err, AFFECT_ENOMEM, "out of memory splitting EmoInt");
+    }
+    uint64_t seed = (uint64_t)c->data.lemotif_split.seed;
+    for (size_t i = 0; i < n; i++) {
+        kr[i].group = d->emo_train.ds.group ? d->emo_train.ds.group[i] : -1;
+        kr[i].key = affect_rng_u32(seed, 0x456d6f49ULL /* "EmoI" */, (uint64_t)i);
+        kr[i].row = i;
+        part[i] = 0;
+    }
+    qsort(kr, n, sizeof *kr, cmp_keyed);
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && kr[b].group == kr[a].group) b++;
+        size_t k = kr[a].group < 0 ? 0 : (size_t)floor(share * (double)(b - a) + 0.5);
+        for (size_t j = a; j < a + k; j++) part[kr[j].row] = 1;
+        a = b;
+    }
+    pl_set train = {0};
+    int rc = split_sets(&d->emo_train, part, 1, &d->emo_val, err);
+    if (!rc) rc = split_sets(&d->emo_train, part, 0, &train, err);
+    free(kr);
+    free(part);
+    if (rc) {
+        pl_set_free(&train);
+        return rc;
+    }
+    pl_set_free(&d->emo_train);
+    d->emo_train = train;
     return 0;
 }
 
@@ -158,6 +217,7 @@ static int load_data(const affect_run_config *c, int need_go, pl_data *d, affect
     if ((rc = affect_emoint_load(path, "dev.gold", NULL, 0, &d->emo_dev.ds, err))) return rc;
     if ((rc = pl_set_limit(&d->emo_train, maxr, seed + 3, err)) || (rc = pl_set_limit(&d->emo_dev, maxr, seed + 4, err)))
         return rc;
+    if ((rc = split_emoint_val(c, d, err))) return rc;
     return emoint_input(c, d, err);
 }
 
@@ -585,7 +645,7 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
         memset(&in, 0, sizeof in);
         in.train = &s2;
         in.val = &val;
-        in.int_dev = &d->emo_dev;
+        in.int_dev = d->emo_val.ds.n ? &d->emo_val : &d->emo_dev;
         in.enc_init = enc_init;
         in.fold = k;
         if (!rc) rc = pl_path(in.dir, sizeof in.dir, err, "%s/folds/%d", run->dir, k);
@@ -612,6 +672,8 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
                 if (!rc) epear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
                 if (!rc) rc = pl_fit_lexical(run, tok, &s2, &d->go_train, &lx, err);
                 if (!rc) rc = pl_lexical_match_prior(run, tr, &lx, &s2, &val, err);
+                double w;
+                if (!rc) rc = pl_lexical_select_intensity(run, tr, &lx, &d->emo_val, &w, err);
             }
             if (!rc) rc = pl_predict(run, tr, &lx, &test, run->eval_batch, P, NULL, err);
             if (!rc) rc = pl_predict(run, tr, &lx, &d->emo_dev, run->eval_batch, NULL, I, err);
@@ -728,6 +790,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     run.cfg = c;
     run.opts = opts;
     run.eval_batch = c->evaluation.eval_batch_size;
+    run.intensity_weight_chosen = NAN;
     const char *env = getenv("AFFECT_TEST_SLEEP_MS");
     run.sleep_ms = env ? atoi(env) : 0;
     env = getenv("AFFECT_TEST_NAN_AT_STEP");
@@ -775,9 +838,9 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     if ((rc = load_data(c, stage0 || stage1 || pm.scratch, &d, err))) goto out;
     if ((rc = split_stage2(c, &d, err))) goto out;
     pl_note(&run, NULL, "data: GoEmotions %zu train / %zu dev; stage 2 %zu rows -> %zu train / %zu val / %zu test; "
-                        "EmoInt %zu train / %zu dev",
+                        "EmoInt %zu train (%zu held out for validation) / %zu dev",
             d.go_train.ds.n, d.go_val.ds.n, d.lem.ds.n, d.lem_train.ds.n, d.lem_val.ds.n, d.lem_test.ds.n,
-            d.emo_train.ds.n, d.emo_dev.ds.n);
+            d.emo_train.ds.n, d.emo_val.ds.n, d.emo_dev.ds.n);
     if (opts->check_only) {
         if (!pm.scratch) {
             affect_model_config mc;
@@ -848,7 +911,8 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         maxlen = cap;
     }
     {
-        pl_set *sets[] = {&d.go_train, &d.go_val, &d.lem, &d.lem_train, &d.lem_val, &d.lem_test, &d.emo_train, &d.emo_dev};
+        pl_set *sets[] = {&d.go_train, &d.go_val, &d.lem,     &d.lem_train, &d.lem_val,
+                          &d.lem_test, &d.emo_train, &d.emo_dev, &d.emo_val};
         for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
             if ((rc = pl_set_tokenize(sets[i], tok, maxlen, err))) goto out;
     }
@@ -937,7 +1001,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     memset(&in, 0, sizeof in);
     in.train = &d.s2_train;
     in.val = &d.lem_val;
-    in.int_dev = &d.emo_dev;
+    in.int_dev = d.emo_val.ds.n ? &d.emo_val : &d.emo_dev;
     in.enc_init = enc_init;
     in.fold = -1;
     snprintf(in.dir, sizeof in.dir, "%s", run.dir);
@@ -963,6 +1027,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.pool = AFFECT_POOL_MEAN;
         if ((rc = pl_fit_lexical(&run, tok, &d.s2_train, &d.go_train, &lx, err))) goto out;
         if ((rc = pl_lexical_match_prior(&run, tr2, &lx, &d.s2_train, &d.lem_val, err))) goto out;
+        if ((rc = pl_lexical_select_intensity(&run, tr2, &lx, &d.emo_val, &run.intensity_weight_chosen, err))) goto out;
         info.lexical = lx.V > 0 ? &lx : NULL;
         char fm[PL_PATH];
         if ((rc = pl_path(fm, sizeof fm, err, "%s/final_model", run.dir))) goto out;

@@ -166,6 +166,15 @@ int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, 
  * compare labels with each other. No-op when off or without a lexical model. */
 int pl_lexical_match_prior(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *train, const pl_set *val,
                            affect_error *err);
+/* training.lemotif.lexical.intensity_weight_select: sets every fitted intensity model's mix
+ * to the weight in 0, 0.05, ..., 1 that maximises the mean per-group Pearson r of the mixed
+ * intensity on `val` (EmoInt rows held out of stage-2 training, data.emoint_val), computed
+ * from the head alone and the ridge alone. Why: the two halves differ in quality from run to
+ * run, and a weight chosen on EmoInt dev would be chosen on the reported test set. The choice
+ * goes to *chosen (NAN when none was made). No-op when off, without intensity models or
+ * without validation rows. */
+int pl_lexical_select_intensity(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *val, double *chosen,
+                                affect_error *err);
 /* Macro and micro AUC of probabilities P (n,L) against a set's labels. */
 int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
 
@@ -183,6 +192,7 @@ struct pl_run {
     pl_batch batch;
     affect_lexical go_lexical;     /* GoEmotions outputs for the intensity ridges, fitted once per
                                       invocation (lexical.intensity_goemotions); V 0 until then */
+    double intensity_weight_chosen; /* the main run's pl_lexical_select_intensity choice, or NAN */
 };
 
 /* Appends one JSON line to train_log.jsonl (flushed). */

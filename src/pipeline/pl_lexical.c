@@ -125,10 +125,18 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
             if (g) rc = prefix_ids(tok, names[g], &prefix[g], &plen[g], err);
         }
         if (!rc)
-            rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.intensity,
-                                              s2->ds.intensity_mask, s2->ds.group, G, names,
-                                              (const int32_t *const *)prefix, plen, special, n_special,
-                                              c->training.lemotif.lexical.intensity_alpha, wi, gamma, err);
+        {
+            affect_lexical_intensity_opts io;
+            memset(&io, 0, sizeof io);
+            io.alpha = c->training.lemotif.lexical.intensity_alpha;
+            io.mix = wi;
+            io.aux_scale = gamma;
+            io.char_scale = c->training.lemotif.lexical.intensity_chars;
+            rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len,
+                                              (const char *const *)s2->ds.text, s2->ds.text_len, s2->ds.n,
+                                              s2->ds.intensity, s2->ds.intensity_mask, s2->ds.group, G, names,
+                                              (const int32_t *const *)prefix, plen, special, n_special, &io, err);
+        }
         for (int g = 0; prefix && g < G; g++) free(prefix[g]);
         free(prefix);
         free(names);
@@ -141,8 +149,11 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     int used = 0, kept = 0;
     for (int v = 0; v < lx->V; v++) used += lx->idf[v] > 0;
     for (int l = 0; l < lx->L; l++) kept += lx->mix[l] > 0;
-    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f); "
-            "fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi, pl_now() - t0);
+    int buckets = 0;
+    for (int b = 0; b < lx->in.B; b++) buckets += lx->in.ch_idf[b] > 0;
+    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f%s%d "
+            "character n-gram buckets); fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi,
+            lx->in.B ? ", " : ", no", lx->in.B ? buckets : 0, pl_now() - t0);
     return 0;
 }
 
@@ -153,6 +164,46 @@ static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_e
     for (int l = 0; l < lx->L; l++) out->mix[l] = lx->mix[l] > 0 ? 1.0f : 0.0f;
     for (int g = 0; g < lx->in.G; g++) out->in.mix[g] = lx->in.mix[g] > 0 ? 1.0f : 0.0f;
     return 0;
+}
+
+int pl_lexical_select_intensity(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *val, double *chosen,
+                                affect_error *err) {
+    *chosen = NAN;
+    if (!run->cfg->training.lemotif.lexical.intensity_weight_select || lx->in.G == 0) return 0;
+    if (val->ds.n == 0) {
+        pl_note(run, NULL, "lexical.intensity_weight_select: no EmoInt validation rows (data.emoint_val is 0); the "
+                "intensity weight stays %.2f", run->cfg->training.lemotif.lexical.intensity_weight);
+        return 0;
+    }
+    size_t n = val->ds.n;
+    double *H = malloc(n * sizeof *H), *Z = malloc(n * sizeof *Z), *M = malloc(n * sizeof *M);
+    affect_lexical alone;
+    memset(&alone, 0, sizeof alone);
+    int rc = H && Z && M ? lexical_alone(lx, &alone, err) : affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    if (!rc) rc = pl_predict(run, tr, NULL, val, run->eval_batch, NULL, H, err);
+    if (!rc) rc = pl_predict(run, tr, &alone, val, run->eval_batch, NULL, Z, err);
+    double best = -INFINITY, bw = 0;
+    for (int k = 0; k <= 20 && !rc; k++) {
+        double w = k / 20.0;
+        for (size_t i = 0; i < n; i++) M[i] = (1 - w) * H[i] + w * Z[i];
+        double r = pl_pearson_groups(val, M, NULL);
+        if (isfinite(r) && r > best + 1e-12) {
+            best = r;
+            bw = w;
+        }
+    }
+    if (!rc && isfinite(best)) {
+        for (int g = 0; g < lx->in.G; g++)
+            if (alone.in.mix[g] > 0) lx->in.mix[g] = (float)bw;
+        *chosen = bw;
+        pl_note(run, NULL, "intensity weight %.2f chosen on %zu held-out EmoInt train rows (r: head alone %.4f, ridge "
+                "alone %.4f, mixed %.4f)", bw, n, pl_pearson_groups(val, H, NULL), pl_pearson_groups(val, Z, NULL), best);
+    }
+    affect_lexical_free(&alone);
+    free(H);
+    free(Z);
+    free(M);
+    return rc;
 }
 
 /* What each half of the mixed model scores on its own (Lemotif test AUCs, EmoInt dev
@@ -182,8 +233,12 @@ int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, 
     if (lx->in.G == 0) v[1][2] = NAN;
     const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
     json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
-                    "\"intensity_alpha\":%.17g,\"intensity_goemotions\":%.17g", lc->weight, lc->c, lc->class_weight,
-                    lc->intensity_weight, lc->intensity_alpha, lc->intensity_goemotions);
+                    "\"intensity_alpha\":%.17g,\"intensity_goemotions\":%.17g,\"intensity_chars\":%.17g", lc->weight,
+                    lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha, lc->intensity_goemotions,
+                    lc->intensity_chars);
+    json_buf_printf(out, isfinite(run->intensity_weight_chosen) ? ",\"intensity_weight_chosen\":%.17g"
+                                                                : ",\"intensity_weight_chosen\":null",
+                    run->intensity_weight_chosen);
     static const char *const keys[3] = {"macro_auc", "micro_auc", "intensity_pearson"};
     for (int k = 0; k < 2; k++) {
         json_buf_printf(out, ",\"%s\":{", k ? "lexical_alone" : "encoder_alone");

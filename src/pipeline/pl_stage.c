@@ -64,7 +64,9 @@ int pl_predict(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const 
                     double x = lg[(size_t)i * L + l];
                     probs[r * (size_t)L + l] = 1.0 / (1.0 + exp(-x));
                 }
-            if (intensity && lx) affect_lexical_mix_intensity(lx, s->ids[r], (size_t)s->len[r], it + i, fid, fval);
+            if (intensity && lx)
+                rc = affect_lexical_mix_intensity(lx, s->ids[r], (size_t)s->len[r], s->ds.text[r], s->ds.text_len[r],
+                                                  it + i, fid, fval, err);
             if (intensity) intensity[r] = it[i];
         }
     }

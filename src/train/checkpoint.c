@@ -88,7 +88,7 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
                                affect_error *err) {
     if (!lx || lx->V <= 0) return write_params(path, tr, err);
     size_t n = affect_trainer_num_tensors(tr);
-    affect_st_out *t = calloc(n + 14, sizeof *t);
+    affect_st_out *t = calloc(n + 16, sizeof *t);
     if (!t) return affect_fail(err, AFFECT_ENOMEM, "export: out of memory");
     for (size_t i = 0; i < n; i++) {
         const affect_train_tensor *e = affect_trainer_tensor(tr, i);
@@ -111,6 +111,10 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
             t[k++] = (affect_st_out){"lexical.aux.bias", 0, 1, {lx->aux.A, 0}, lx->aux.b};
             t[k++] = (affect_st_out){"lexical.aux.mean", 0, 1, {lx->aux.A, 0}, lx->aux.mean};
             t[k++] = (affect_st_out){"lexical.aux.scale", 0, 1, {lx->aux.A, 0}, lx->aux.scale};
+        }
+        if (lx->in.B > 0) {
+            t[k++] = (affect_st_out){"lexical.intensity.char_idf", 0, 1, {lx->in.B, 0}, lx->in.ch_idf};
+            t[k++] = (affect_st_out){"lexical.intensity.char_weight", 0, 2, {lx->in.G, lx->in.B}, lx->in.ch_w};
         }
     }
     static const char *const meta[] = {"format", "pt"};
@@ -561,7 +565,12 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
                 bad |= json_buf_printf(&b, "%s%d", k > lx->in.prefix_off[g] ? "," : "", lx->in.prefix[k]);
             bad |= json_buf_printf(&b, "]}");
         }
-        bad |= json_buf_printf(&b, "%s}", lx->in.G > 0 ? "]" : "");
+        bad |= json_buf_printf(&b, "%s", lx->in.G > 0 ? "]" : "");
+        if (lx->in.G > 0 && lx->in.B > 0)
+            bad |= json_buf_printf(&b, ",\"intensity_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[%d,%d],"
+                                   "\"buckets\":%d,\"hash\":\"murmurhash3_32\"}", lx->in.ngram_min, lx->in.ngram_max,
+                                   lx->in.B);
+        bad |= json_buf_printf(&b, "}");
     }
     bad |= json_buf_printf(&b, "}\n");
     int rc = bad ? affect_fail(err, AFFECT_ENOMEM, "export: out of memory")

@@ -276,10 +276,24 @@ static int fit_rows_build(fit_rows *f, int V, const int32_t *const *ids, const i
     return rc;
 }
 
-/* Solves one regression from zero and writes its weights over the vocabulary (V), the weights
- * of the A dense columns that follow the vocabulary's (aux_w), and the bias. */
-static int solve(const problem *p, int V, const int32_t *colof, int max_iter, double tol, float *w, float *aux_w,
-                 int A, double *b, affect_error *err) {
+/* Where a regression's weights go: the vocabulary's columns (colof: id -> column), then
+ * optionally B character-bucket columns from column coff (ccolof: bucket -> column within
+ * them; each weight times cscale, the block's scale, so inference reads the unscaled
+ * features), then the A dense columns that end the matrix. */
+typedef struct layout {
+    int V;
+    const int32_t *colof;
+    int B;
+    const int32_t *ccolof;
+    size_t coff;
+    double cscale;
+    int A;
+} layout;
+
+/* Solves one regression from zero and writes its weights over the vocabulary (w), the
+ * character buckets (ch_w, when the layout has them), the dense columns (aux_w) and the bias. */
+static int solve(const problem *p, const layout *lay, int max_iter, double tol, float *w, float *ch_w, float *aux_w,
+                 double *b, affect_error *err) {
     size_t dim = p->x->d + 1;
     double *theta = calloc(dim, sizeof *theta);
     double *work = malloc((2 * LBFGS_M + 4) * dim * sizeof *work);
@@ -289,8 +303,10 @@ static int solve(const problem *p, int V, const int32_t *colof, int max_iter, do
         return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
     }
     lbfgs(p, theta, dim, max_iter, tol, work);
-    for (size_t id = 0; id < (size_t)V; id++) w[id] = colof[id] >= 0 ? (float)theta[colof[id]] : 0.0f;
-    for (int j = 0; j < A; j++) aux_w[j] = (float)theta[p->x->d - (size_t)A + (size_t)j];
+    for (size_t id = 0; id < (size_t)lay->V; id++) w[id] = lay->colof[id] >= 0 ? (float)theta[lay->colof[id]] : 0.0f;
+    for (size_t k = 0; k < (size_t)lay->B; k++)
+        ch_w[k] = lay->ccolof[k] >= 0 ? (float)(lay->cscale * theta[lay->coff + (size_t)lay->ccolof[k]]) : 0.0f;
+    for (int j = 0; j < lay->A; j++) aux_w[j] = (float)theta[p->x->d - (size_t)lay->A + (size_t)j];
     *b = theta[p->x->d];
     free(theta);
     free(work);
@@ -327,8 +343,9 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
         double sn = opts->balanced ? (double)m / (2.0 * (double)neg) : 1.0;
         for (size_t r = 0; r < m; r++) s[r] = t[r] > 0 ? sp : sn;
         problem p = {x, s, t, opts->c, 0};
+        layout lay = {V, f.colof, 0, NULL, 0, 0, 0};
         double b = 0;
-        if ((rc = solve(&p, V, f.colof, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, 0, &b, err))) break;
+        if ((rc = solve(&p, &lay, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, NULL, &b, err))) break;
         if (opts->balanced) b += log((double)pos / (double)neg);
         lx.b[l] = (float)b;
         lx.mix[l] = (float)opts->mix;
@@ -370,9 +387,11 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
     return rc;
 }
 
-/* x with A dense columns appended to every row (values U (m,A)), numbered after x's own. */
-static int csr_append_dense(const csr *x, const double *U, int A, csr *out, affect_error *err) {
-    size_t m = x->m, a = (size_t)A, nnz = x->start[m] + m * a;
+/* [x | cscale * xc | U]: x's columns, then xc's (when given; the same rows) numbered after
+ * them, then A dense columns with values U (m,A). */
+static int csr_hstack(const csr *x, const csr *xc, double cscale, const double *U, int A, csr *out, affect_error *err) {
+    size_t m = x->m, a = (size_t)A, nnz = x->start[m] + m * a + (xc ? xc->start[m] : 0);
+    size_t d1 = x->d, d2 = xc ? xc->d : 0;
     memset(out, 0, sizeof *out);
     out->start = malloc((m + 1) * sizeof *out->start);
     out->row = malloc((m ? m : 1) * sizeof *out->row);
@@ -390,15 +409,48 @@ static int csr_append_dense(const csr *x, const double *U, int A, csr *out, affe
             out->col[k] = x->col[q];
             out->val[k] = x->val[q];
         }
+        for (size_t q = xc ? xc->start[r] : 0; xc && q < xc->start[r + 1]; q++, k++) {
+            out->col[k] = (int32_t)(d1 + (size_t)xc->col[q]);
+            out->val[k] = cscale * xc->val[q];
+        }
         for (size_t j = 0; j < a; j++, k++) {
-            out->col[k] = (int32_t)(x->d + j);
+            out->col[k] = (int32_t)(d1 + d2 + j);
             out->val[k] = U[r * a + j];
         }
     }
     out->start[m] = k;
     out->m = m;
-    out->d = x->d + a;
+    out->d = d1 + d2 + a;
     return AFFECT_OK;
+}
+
+/* The character n-gram buckets of every selected row's text, as the model that reads the row
+ * sees it (its prefix cut off), into bk[i][0..bkn[i]) (unselected rows: none). */
+static int char_rows(const affect_lexical *lx, const int32_t *const *ids, const int *lens, const char *const *texts,
+                     const size_t *text_lens, size_t n, const uint8_t *sel, int32_t ***bk, int **bkn, affect_error *err) {
+    *bk = calloc(n ? n : 1, sizeof **bk);
+    *bkn = calloc(n ? n : 1, sizeof **bkn);
+    if (!*bk || !*bkn) return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (sel && !sel[i]) continue;
+        if (!texts[i]) return affect_fail(err, AFFECT_EARG, "lexical intensity fit: row %zu has no text", i);
+        size_t len = text_lens[i];
+        const char *t = affect_lexical_model_text(lx, affect_lexical_intensity_model(lx, ids[i], (size_t)lens[i]),
+                                                  texts[i], &len);
+        size_t cap = affect_lexical_char_ngram_bound(len, lx->in.ngram_min, lx->in.ngram_max);
+        if (!cap || !((*bk)[i] = malloc(cap * sizeof ***bk)))
+            return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory for the n-grams of row %zu", i);
+        size_t k = affect_lexical_char_ngrams(t, len, lx->in.ngram_min, lx->in.ngram_max, lx->in.B, (*bk)[i]);
+        if (k > INT32_MAX) return affect_fail(err, AFFECT_EARG, "lexical intensity fit: row %zu is too long", i);
+        (*bkn)[i] = (int)k;
+    }
+    return AFFECT_OK;
+}
+
+static void char_rows_free(int32_t **bk, int *bkn, size_t n) {
+    for (size_t i = 0; bk && i < n; i++) free(bk[i]);
+    free(bk);
+    free(bkn);
 }
 
 /* The auxiliary outputs' standardised logits of the fitted rows: mean and scale = aux_scale /
@@ -436,38 +488,58 @@ static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *co
     return AFFECT_OK;
 }
 
-int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
-                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
-                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
-                                 const int32_t *exclude, int n_exclude, double alpha, double mix, double aux_scale,
-                                 affect_error *err) {
-    if (!lx || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(alpha > 0) || !(mix >= 0) || !(mix <= 1) ||
-        G < 1 || (G > 1 && !group) || (lx->aux.A > 0 && !(aux_scale > 0 && isfinite(aux_scale))))
+int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, const char *const *texts,
+                                 const size_t *text_lens, size_t n, const float *target, const uint8_t *target_row,
+                                 const int32_t *group, int G, const char *const *names, const int32_t *const *prefix,
+                                 const int *prefix_len, const int32_t *exclude, int n_exclude,
+                                 const affect_lexical_intensity_opts *o, affect_error *err) {
+    double cs = o ? o->char_scale : 0;
+    int B = o && o->buckets > 0 ? o->buckets : AFFECT_LEXICAL_DEFAULT_BUCKETS;
+    int nmin = o && o->ngram_min > 0 ? o->ngram_min : 2, nmax = o && o->ngram_max > 0 ? o->ngram_max : 5;
+    if (!lx || !o || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(o->alpha > 0) || !(o->mix >= 0) ||
+        !(o->mix <= 1) || G < 1 || (G > 1 && !group) || (lx->aux.A > 0 && !(o->aux_scale > 0 && isfinite(o->aux_scale))) ||
+        !(cs >= 0 && isfinite(cs)) || (cs > 0 && (!texts || !text_lens)))
         return affect_fail(err, AFFECT_EARG, "lexical intensity fit: bad arguments (G=%d, alpha=%g, mix=%g, "
-                           "aux_scale=%g)", G, alpha, mix, aux_scale);
+                           "aux_scale=%g, char_scale=%g)", G, o ? o->alpha : 0.0, o ? o->mix : 0.0,
+                           o ? o->aux_scale : 0.0, cs);
     int V = lx->V, A = lx->aux.A;
     affect_lexical tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.V = V; /* a carrier for the intensity part, moved into lx on success */
     tmp.aux.A = A; /* sizes aux_w; the aux weights themselves stay in lx */
     int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
-    if (rc) return rc;
+    if (!rc && cs > 0) rc = affect_lexical_init_intensity_chars(&tmp, B, nmin, nmax, err);
+    if (rc) {
+        affect_lexical_free(&tmp);
+        return rc;
+    }
     fit_rows f;
     rc = fit_rows_build(&f, V, ids, lens, n, target_row, exclude, n_exclude, tmp.in.idf, err);
     const csr *x = &f.x;
-    csr xa = {0};
+    csr xa = {0}, xc = {0};
     double *s = f.s, *t = f.t, *U = NULL;
     float *mean = NULL, *scale = NULL;
+    int32_t **bk = NULL, *ccolof = NULL;
+    int *bkn = NULL;
     size_t m = x->m;
+    if (!rc && cs > 0) {
+        ccolof = malloc((size_t)B * sizeof *ccolof);
+        rc = ccolof ? char_rows(&tmp, ids, lens, texts, text_lens, n, target_row, &bk, &bkn, err)
+                    : affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        if (!rc)
+            rc = tfidf_build(B, (const int32_t *const *)bk, bkn, n, target_row, NULL, 0, tmp.in.ch_idf, &xc, ccolof, err);
+        char_rows_free(bk, bkn, n);
+    }
     if (!rc && A > 0) {
         U = malloc(m * (size_t)A * sizeof *U);
         mean = malloc((size_t)A * sizeof *mean);
         scale = malloc((size_t)A * sizeof *scale);
         if (!U || !mean || !scale) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
-        if (!rc) rc = aux_columns(lx, x, ids, lens, aux_scale, mean, scale, U, err);
-        if (!rc) rc = csr_append_dense(x, U, A, &xa, err);
+        if (!rc) rc = aux_columns(lx, x, ids, lens, o->aux_scale, mean, scale, U, err);
     }
+    if (!rc && (A > 0 || cs > 0)) rc = csr_hstack(x, cs > 0 ? &xc : NULL, cs, U, A, &xa, err);
     for (size_t r = 0; !rc && r < m; r++) t[r] = target[x->row[r]];
+    layout lay = {V, f.colof, cs > 0 ? B : 0, ccolof, x->d, cs, A};
     /* model 0 on every row, model g on the rows of group g - 1 */
     for (int g = 0; g < G && !rc; g++) {
         size_t k = 0;
@@ -476,16 +548,19 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
             k += s[r] > 0;
         }
         if (k == 0) continue; /* no row: the head alone */
-        problem p = {A > 0 ? &xa : x, s, t, 1.0 / alpha, 1};
+        problem p = {A > 0 || cs > 0 ? &xa : x, s, t, 1.0 / o->alpha, 1};
         double b = 0;
-        if ((rc = solve(&p, V, f.colof, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
-                        A ? tmp.in.aux_w + (size_t)g * (size_t)A : NULL, A, &b, err)))
+        if ((rc = solve(&p, &lay, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
+                        cs > 0 ? tmp.in.ch_w + (size_t)g * (size_t)B : NULL,
+                        A ? tmp.in.aux_w + (size_t)g * (size_t)A : NULL, &b, err)))
             break;
         tmp.in.b[g] = (float)b;
-        tmp.in.mix[g] = (float)mix;
+        tmp.in.mix[g] = (float)o->mix;
     }
     fit_rows_free(&f);
     csr_free(&xa);
+    csr_free(&xc);
+    free(ccolof);
     free(U);
     if (rc) {
         free(mean);

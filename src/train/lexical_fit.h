@@ -42,18 +42,34 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
                            size_t n, const float *labels, const int32_t *exclude, int n_exclude, double c,
                            affect_error *err);
 
+#define AFFECT_LEXICAL_DEFAULT_BUCKETS 65536
+
+/* How the intensity ridges are fitted (affect_lexical_fit_intensity). */
+typedef struct affect_lexical_intensity_opts {
+    double alpha;      /* ridge strength (scikit-learn's alpha), > 0 */
+    double mix;        /* mix[g] of every model with rows, in [0,1] */
+    double aux_scale;  /* scale of the standardised aux logits (> 0; used when lx has aux outputs) */
+    double char_scale; /* 0: no character n-grams; > 0: their tf-idf block's scale */
+    int buckets;       /* character n-gram buckets (0: AFFECT_LEXICAL_DEFAULT_BUCKETS) */
+    int ngram_min, ngram_max; /* n-gram lengths in code points (0: 2 and 5) */
+} affect_lexical_intensity_opts;
+
 /* Adds G intensity models to a fitted lx (src/core/model/lexical.h): ridge regressions
  * (scikit-learn's Ridge(alpha), intercept not penalised) on the tf-idf features of the rows
  * with target_row[i] != 0 (NULL: all), with an idf of their own. Model 0 fits every such row
  * and reads plain text; model g >= 1 fits the rows with group[i] == g - 1 and reads texts
  * that start with prefix[g] (names[g] is its group's name). Each model with rows gets mix.
  * When lx has auxiliary outputs, their logits join the features, standardised over the
- * fitted rows and multiplied by aux_scale (> 0): scikit-learn's Ridge on
- * hstack([tfidf, aux_scale * StandardScaler().fit_transform(aux_logits)]). */
-int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, size_t n,
-                                 const float *target, const uint8_t *target_row, const int32_t *group, int G,
-                                 const char *const *names, const int32_t *const *prefix, const int *prefix_len,
-                                 const int32_t *exclude, int n_exclude, double alpha, double mix, double aux_scale,
-                                 affect_error *err);
+ * fitted rows and multiplied by aux_scale: scikit-learn's Ridge on
+ * hstack([tfidf, aux_scale * StandardScaler().fit_transform(aux_logits)]). With char_scale
+ * > 0 the hashed character n-grams of texts[i][0..text_lens[i]) (each cut after the prefix of
+ * the model that reads it) join too, between the two: char_scale * TfidfTransformer(
+ * sublinear_tf=True) over HashingVectorizer(analyzer="char_wb", lowercase=False,
+ * alternate_sign=False, norm=None) counts restricted to the buckets the fitted rows use. */
+int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, const int *lens, const char *const *texts,
+                                 const size_t *text_lens, size_t n, const float *target, const uint8_t *target_row,
+                                 const int32_t *group, int G, const char *const *names, const int32_t *const *prefix,
+                                 const int *prefix_len, const int32_t *exclude, int n_exclude,
+                                 const affect_lexical_intensity_opts *opts, affect_error *err);
 
 #endif

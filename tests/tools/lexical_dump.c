@@ -9,13 +9,17 @@
  * intensity models), then one row per line: "fit|eval Y_0 ... Y_{L-1} [ID...]" (labels 0/1,
  * then the row's token ids), "ifit GROUP TARGET [ID...]" / "ieval TARGET [ID...]" (intensity
  * rows; GROUP -1 = none) or "afit Y_0 ... Y_{A-1} [ID...]" (aux rows). Only the fit rows are
- * fitted; the eval rows are scored.
+ * fitted; the eval rows are scored. A line "chars B NMIN NMAX SCALE" gives the intensity models
+ * character n-grams; an intensity row's text then follows its ids after " | " (to the end of
+ * the line).
  * OUT.bin records: idf (V), weight (L*V), bias (L), mix (L), eval_logits (rows*L): the
  * lexical logit w·x + b of every eval row through the inference code (lexical.c); with
  * groups also iidf (V), iweight (G*V), ibias (G), imix (G), ieval (ieval rows): the ridge
  * prediction of the model the text selects, and imodel (ieval rows): that model; with aux
  * also aidf (V), aweight (A*V), abias (A), amean (A), ascale (A), iaux (G*A) and aeval
- * (ieval rows * A): the standardised aux logits of each ieval row. */
+ * (ieval rows * A): the standardised aux logits of each ieval row; with chars also chidf (B),
+ * chweight (G*B), ngram_len (ieval rows: how many n-grams each text has, its model's prefix
+ * cut off) and ngram_buckets (those n-grams' buckets, row after row). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@ typedef struct row {
     float *y;
     int32_t *ids;
     int n;
+    char *text;
 } row;
 
 /* The rows of one kind (1 fit, 4 afit) as the fit functions take them: ids, lengths and the
@@ -71,7 +76,8 @@ int main(int argc, char **argv) {
     char line[65536];
     int G = 0, np = 0;
     double alpha = 1, imix = 0, aux_c = 1, aux_scale = 0;
-    int A = 0;
+    int A = 0, CB = 0, cmin = 0, cmax = 0;
+    double cscale = 0;
     const char *gnames[64];
     int32_t *gprefix[64];
     int gplen[64];
@@ -91,6 +97,11 @@ int main(int argc, char **argv) {
         }
         if (!strncmp(p, "aux ", 4)) {
             if (sscanf(p + 4, "%d %lf %lf", &A, &aux_c, &aux_scale) != 3 || A < 1 || A > 64) die("bad aux line");
+            continue;
+        }
+        if (!strncmp(p, "chars ", 6)) {
+            if (sscanf(p + 6, "%d %d %d %lf", &CB, &cmin, &cmax, &cscale) != 4 || CB < 1 || !(cscale > 0))
+                die("bad chars line");
             continue;
         }
         if (!strncmp(p, "prefix", 6)) {
@@ -119,6 +130,16 @@ int main(int argc, char **argv) {
         }
         row *r = &rows[nr++];
         r->group = -1;
+        r->text = NULL;
+        char *bar = strstr(p, " | ");
+        if (bar) {
+            *bar = 0;
+            char *t = bar + 3;
+            size_t tl = strlen(t);
+            if (tl && t[tl - 1] == '\n') t[--tl] = 0;
+            r->text = xmalloc(tl + 1);
+            memcpy(r->text, t, tl + 1);
+        }
         if (!strncmp(p, "afit", 4)) r->fit = 4;
         else if (!strncmp(p, "ifit", 4)) r->fit = 3;
         else if (!strncmp(p, "ieval", 5)) r->fit = 2;
@@ -206,6 +227,8 @@ int main(int argc, char **argv) {
         /* every row goes in; the ones that are not "ifit" are masked out, as stage-2 rows
          * without an intensity target are */
         const int32_t **aids = xmalloc(nr * sizeof *aids);
+        const char **texts = xmalloc(nr * sizeof *texts);
+        size_t *tlens = xmalloc(nr * sizeof *tlens);
         int *alens = xmalloc(nr * sizeof *alens), nie = 0;
         int32_t *grp = xmalloc(nr * sizeof *grp);
         float *tgt = xmalloc(nr * sizeof *tgt);
@@ -213,14 +236,19 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < nr; i++) {
             aids[i] = rows[i].ids;
             alens[i] = rows[i].n;
+            texts[i] = rows[i].text ? rows[i].text : "";
+            tlens[i] = strlen(texts[i]);
             grp[i] = rows[i].group;
             tgt[i] = rows[i].fit == 3 ? rows[i].y[0] : 0.0f;
             sel[i] = rows[i].fit == 3;
             nie += rows[i].fit == 2;
         }
-        if (affect_lexical_fit_intensity(&lx, aids, alens, nr, tgt, sel, grp, G, gnames, (const int32_t *const *)gprefix,
-                                         gplen, ex, nex, alpha, imix, aux_scale, &err))
+        affect_lexical_intensity_opts io = {alpha, imix, aux_scale, cscale, CB, cmin, cmax};
+        if (affect_lexical_fit_intensity(&lx, aids, alens, texts, tlens, nr, tgt, sel, grp, G, gnames,
+                                         (const int32_t *const *)gprefix, gplen, ex, nex, &io, &err))
             die(err.msg);
+        double *nglen = xmalloc((size_t)(nie ? nie : 1) * sizeof *nglen), *ngb = NULL;
+        size_t nngb = 0;
         double *pred = xmalloc((size_t)(nie ? nie : 1) * sizeof *pred), *model = xmalloc((size_t)(nie ? nie : 1) * sizeof *model);
         double *aeval = xmalloc((size_t)(nie ? nie : 1) * (size_t)(A ? A : 1) * sizeof *aeval);
         float keep[64];
@@ -234,9 +262,21 @@ int main(int argc, char **argv) {
             int32_t *fid = xmalloc(n * sizeof *fid);
             float *fval = xmalloc(n * sizeof *fval);
             float v = 0;
-            affect_lexical_mix_intensity(&lx, rows[i].ids, n, &v, fid, fval);
+            if (affect_lexical_mix_intensity(&lx, rows[i].ids, n, texts[i], tlens[i], &v, fid, fval, &err)) die(err.msg);
             pred[k] = v;
             model[k] = affect_lexical_intensity_model(&lx, rows[i].ids, n);
+            if (lx.in.B > 0) {
+                size_t tl = tlens[i];
+                const char *t = affect_lexical_model_text(&lx, (int)model[k], texts[i], &tl);
+                int32_t *bk = xmalloc(affect_lexical_char_ngram_bound(tl, cmin, cmax) * sizeof *bk);
+                size_t m = affect_lexical_char_ngrams(t, tl, cmin, cmax, lx.in.B, bk);
+                nglen[k] = (double)m;
+                double *nb = realloc(ngb, (nngb + m + 1) * sizeof *nb);
+                if (!nb) die("out of memory");
+                ngb = nb;
+                for (size_t j = 0; j < m; j++) ngb[nngb++] = bk[j];
+                free(bk);
+            }
             if (A > 0) affect_lexical_aux_features(&lx, rows[i].ids, n, aeval + k * (size_t)A, fid, fval);
             free(fid);
             free(fval);
@@ -258,6 +298,16 @@ int main(int argc, char **argv) {
             put_floats(o2, "iaux", lx.in.aux_w, (size_t)G * (size_t)A);
             put_record(o2, "aeval", aeval, (size_t)nie * (size_t)A);
         }
+        if (lx.in.B > 0) {
+            put_floats(o2, "chidf", lx.in.ch_idf, (size_t)lx.in.B);
+            put_floats(o2, "chweight", lx.in.ch_w, (size_t)G * (size_t)lx.in.B);
+            put_record(o2, "ngram_len", nglen, (size_t)nie);
+            put_record(o2, "ngram_buckets", ngb, nngb);
+        }
+        free(nglen);
+        free(ngb);
+        free(texts);
+        free(tlens);
         free(aeval);
         free(pred);
         free(model);
@@ -273,6 +323,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nr; i++) {
         free(rows[i].y);
         free(rows[i].ids);
+        free(rows[i].text);
     }
     free(rows);
     free(ids);

@@ -67,10 +67,10 @@ static void test_mix(void) {
     lx.in.b[2] = 0.1f;
     lx.in.mix[2] = 0.5f;
     float inten = 0.6f;
-    affect_lexical_mix_intensity(&lx, t1, 5, &inten, fid, fval);
+    affect_lexical_mix_intensity(&lx, t1, 5, NULL, 0, &inten, fid, fval, &err);
     CHECK(near(inten, 0.5 * 0.6 + 0.5 * (0.1 + 0.3)), "mixed intensity %g", inten);
     inten = 0.6f;
-    affect_lexical_mix_intensity(&lx, t4, 4, &inten, fid, fval);
+    affect_lexical_mix_intensity(&lx, t4, 4, NULL, 0, &inten, fid, fval, &err);
     CHECK(inten == 0.6f, "model 0 has mix 0: the head alone (%g)", inten);
     affect_lexical cp;
     CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
@@ -135,13 +135,13 @@ static void test_aux(void) {
     double u0 = (z0 - 0.5) * 0.1, u1 = (z1 + 1.5) * 2;
     CHECK(near(u[0], u0) && near(u[1], u1), "aux features %g %g, want %g %g", u[0], u[1], u0, u1);
     float inten = 0.9f;
-    affect_lexical_mix_intensity(&lx, ids, 5, &inten, fid, fval);
+    affect_lexical_mix_intensity(&lx, ids, 5, NULL, 0, &inten, fid, fval, &err);
     double want = 0.3 + 0.4 * 1.0 + 0.5 * u0 - 0.25 * u1; /* intensity features: id 3 alone, normalised to 1 */
     CHECK(near(inten, want), "intensity with aux features %g, want %g", inten, want);
     affect_lexical cp;
     CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
     inten = 0.9f;
-    affect_lexical_mix_intensity(&cp, ids, 5, &inten, fid, fval);
+    affect_lexical_mix_intensity(&cp, ids, 5, NULL, 0, &inten, fid, fval, &err);
     CHECK(cp.aux.A == 2 && !strcmp(cp.aux.name, "goemotions") && cp.aux.arena != lx.aux.arena && near(inten, want),
           "affect_lexical_copy keeps the aux outputs (%g)", inten);
     affect_lexical_free(&cp);
@@ -244,6 +244,28 @@ static void test_meta_and_load(void) {
           "NaN aux weight: %s", err.msg);
     affect_heads_model_free(&h);
 
+    /* with character n-grams: their tensors are required and checked */
+    const char *with_chars = "{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
+                             "\"tfidf-sublinear-l2\",\"vocab_size\":10,\"intensity\":[{\"name\":\"\",\"prefix\":[]},"
+                             "{\"name\":\"anger\",\"prefix\":[4,9]}],\"intensity_chars\":{\"analyzer\":\"char_wb\","
+                             "\"ngram_range\":[2,5],\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}";
+    CHECK(affect_heads_meta_parse(&h, with_chars, strlen(with_chars), "m", &err) == 0, "%s", err.msg);
+    CHECK(h.lex.in.B == 8 && h.lex.in.ngram_min == 2 && h.lex.in.ngram_max == 5, "parsed character metadata");
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "char_idf"),
+          "characters declared, tensors missing: %s", err.msg);
+    float cidf[8] = {0, 1, 1, 1, 1, 1, 1, 1}, cw[2 * 8] = {0};
+    add(&s, "lexical.intensity.char_idf", 1, 8, 0, cidf);
+    add(&s, "lexical.intensity.char_weight", 2, 2, 8, cw);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == 0, "%s", err.msg);
+    cidf[2] = -1;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "char_idf[2]"),
+          "negative character idf: %s", err.msg);
+    cidf[2] = 1;
+    cw[9] = NAN;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "char_weight"),
+          "NaN character weight: %s", err.msg);
+    affect_heads_model_free(&h);
+
     static const char *const bad[][2] = {
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"bm25\",\"vocab_size\":10}}",
          "lexical.features"},
@@ -268,6 +290,18 @@ static void test_meta_and_load(void) {
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":0},\"intensity\":[{\"name\":\"\",\"prefix\":[]}]}}",
          "lexical.aux must be"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"intensity\":[{\"name\":\"\",\"prefix\":[]}],\"intensity_chars\":{\"analyzer\":\"char\","
+         "\"ngram_range\":[2,5],\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}",
+         "lexical.intensity_chars must be"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"intensity\":[{\"name\":\"\",\"prefix\":[]}],\"intensity_chars\":{\"analyzer\":\"char_wb\","
+         "\"ngram_range\":[5,2],\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}",
+         "lexical.intensity_chars must be"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"intensity_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],\"buckets\":8,"
+         "\"hash\":\"murmurhash3_32\"}}}",
+         "lexical.intensity_chars is read by"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = affect_heads_meta_parse(&h, bad[i][0], strlen(bad[i][0]), "m", &err);
@@ -275,7 +309,73 @@ static void test_meta_and_load(void) {
     }
 }
 
+/* Character n-grams: hashes and buckets as scikit-learn's HashingVectorizer(analyzer="char_wb")
+ * gives them (values from sklearn.utils.murmurhash3_32 and its analyzer), the prefix cut, and
+ * the ridge's character part. */
+static void test_chars(void) {
+    CHECK(affect_murmur3_32("", 0, 0) == 0 && affect_murmur3_32("a", 1, 0) == 1009084850u &&
+          (int32_t)affect_murmur3_32("ab", 2, 0) == -1681926305 && (int32_t)affect_murmur3_32("abc", 3, 0) == -1277324294 &&
+          affect_murmur3_32("abcd", 4, 0) == 1139631978u && affect_murmur3_32("hello", 5, 0) == 613153351u &&
+          affect_murmur3_32(" \xc3\xa9\xf0\x9f\x98\x80 ", 8, 0) == 1780746414u,
+          "MurmurHash3 x86 32 known values");
+    int32_t bk[64];
+    size_t k = affect_lexical_char_ngrams("ab c", 4, 2, 3, 16, bk);
+    int32_t want[] = {1, 1, 6, 14, 15, 3, 6, 4}; /* " a" "ab" "b " " ab" "ab " " c" "c " " c " */
+    CHECK(k == 8 && !memcmp(bk, want, sizeof want), "n-grams of \"ab c\": %zu", k);
+    /* no-break space and U+001F split words (Python's str.split), a one-letter word yields its
+     * padded self once */
+    const char *t = "x\xc2\xa0\xc3\xa9\x1fyz";
+    int32_t want2[] = {233950, 346397, 847382, 975915, 58770, 303326, 608782, 481562, 1032331, 396243, 536374};
+    k = affect_lexical_char_ngrams(t, strlen(t), 2, 3, 1 << 20, bk);
+    CHECK(k == 11 && !memcmp(bk, want2, sizeof want2), "n-grams across Unicode separators: %zu", k);
+    CHECK(affect_lexical_char_ngrams(" \t ", 3, 2, 5, 16, bk) == 0, "whitespace only: no n-grams");
+    CHECK(affect_lexical_char_ngram_bound(4, 2, 3) >= 8 && affect_lexical_char_ngram_bound(SIZE_MAX / 2, 2, 5) == 0,
+          "n-gram bound");
+
+    affect_lexical lx;
+    affect_error err = {0};
+    CHECK(affect_lexical_init(&lx, NV, 1, &err) == 0, "%s", err.msg);
+    const char *names[2] = {"", "anger"};
+    int32_t p1[] = {5};
+    const int32_t *px[2] = {NULL, p1};
+    int pl[2] = {0, 1};
+    CHECK(affect_lexical_init_intensity(&lx, 2, names, px, pl, &err) == 0, "%s", err.msg);
+    CHECK(affect_lexical_init_intensity_chars(&lx, 16, 3, 2, &err) == AFFECT_EARG, "n-gram range reversed refused");
+    CHECK(affect_lexical_init_intensity_chars(&lx, 16, 2, 3, &err) == 0, "%s", err.msg);
+    size_t len = 9;
+    CHECK(affect_lexical_model_text(&lx, 1, "anger: ab", &len)[0] == 'a' && len == 2, "model 1 reads after its prefix");
+    len = 9;
+    CHECK(len == 9 && affect_lexical_model_text(&lx, 0, "anger: ab", &len)[0] == 'a' && len == 9,
+          "model 0 reads the whole text");
+    len = 8;
+    CHECK(affect_lexical_model_text(&lx, 1, "anger:ab", &len) && len == 8, "no \": \" after the name: no cut");
+    /* model 1 on "anger: ab c": buckets 1 (x2), 6 (x2), 14, 15, 3, 4; idf 1 on 1 and 6 only */
+    lx.in.ch_idf[1] = 1;
+    lx.in.ch_idf[6] = 2;
+    lx.in.ch_w[16 + 1] = 0.5f;
+    lx.in.ch_w[16 + 6] = -1;
+    lx.in.ch_w[1] = 100; /* model 0's weight: must not be read */
+    lx.in.b[1] = 0.25f;
+    lx.in.mix[1] = 1;
+    int32_t ids[] = {0, 5, 7, 1}, fid[4];
+    float fval[4], inten = 0;
+    CHECK(affect_lexical_mix_intensity(&lx, ids, 4, NULL, 0, &inten, fid, fval, &err) == AFFECT_EARG &&
+          strstr(err.msg, "character"), "a character model without the text: %s", err.msg);
+    CHECK(affect_lexical_mix_intensity(&lx, ids, 4, "anger: ab c", 11, &inten, fid, fval, &err) == 0, "%s", err.msg);
+    double x1 = (1 + log(2.0)) * 1, x6 = (1 + log(2.0)) * 2, nn = sqrt(x1 * x1 + x6 * x6);
+    double want_i = 0.25 + 0.5 * x1 / nn - 1 * x6 / nn;
+    CHECK(near(inten, want_i), "intensity with character n-grams %g, want %g", inten, want_i);
+    affect_lexical cp;
+    CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
+    inten = 0;
+    CHECK(affect_lexical_mix_intensity(&cp, ids, 4, "anger: ab c", 11, &inten, fid, fval, &err) == 0 &&
+          cp.in.B == 16 && cp.in.ch_arena != lx.in.ch_arena && near(inten, want_i), "the copy keeps the n-grams");
+    affect_lexical_free(&cp);
+    affect_lexical_free(&lx);
+}
+
 int main(void) {
+    test_chars();
     test_features();
     test_mix();
     test_aux();

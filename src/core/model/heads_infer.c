@@ -61,6 +61,9 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
                                "vocabulary", source, h->lexical_vocab, (int)na->number);
         rc = affect_lexical_init_aux(&h->lex, (int)na->number, nm->str, err);
     }
+    if (!rc && !in && json_get(lex, "intensity_chars"))
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars is read by the intensity models, and "
+                           "lexical.intensity is missing", source);
     if (rc || !in) return rc;
     if (in->type != JSON_ARRAY || in->len < 1 || in->len > AFFECT_LEXICAL_MAX_GROUPS)
         return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity must be a list of 1..%d models", source,
@@ -107,7 +110,24 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
     free(prefix);
     free(names);
     free(plen);
-    return rc;
+    const json_value *ch = json_get(lex, "intensity_chars");
+    if (rc || !ch) return rc;
+    const json_value *an = ch->type == JSON_OBJECT ? json_get(ch, "analyzer") : NULL;
+    const json_value *hs = ch->type == JSON_OBJECT ? json_get(ch, "hash") : NULL;
+    const json_value *nr = ch->type == JSON_OBJECT ? json_get(ch, "ngram_range") : NULL;
+    const json_value *nb = ch->type == JSON_OBJECT ? json_get(ch, "buckets") : NULL;
+    if (!an || an->type != JSON_STRING || strcmp(an->str, "char_wb") || !hs || hs->type != JSON_STRING ||
+        strcmp(hs->str, "murmurhash3_32") || !nr || nr->type != JSON_ARRAY || nr->len != 2 ||
+        !json_is_int(&nr->items[0], 1, AFFECT_LEXICAL_MAX_NGRAM) || !json_is_int(&nr->items[1], 1, AFFECT_LEXICAL_MAX_NGRAM) ||
+        nr->items[1].number < nr->items[0].number || !nb || !json_is_int(nb, 1, AFFECT_LEXICAL_MAX_BUCKETS))
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars must be {\"analyzer\": \"char_wb\", "
+                           "\"ngram_range\": [min, max] within 1..%d, \"buckets\": 1..%d, \"hash\": \"murmurhash3_32\"}",
+                           source, AFFECT_LEXICAL_MAX_NGRAM, AFFECT_LEXICAL_MAX_BUCKETS);
+    if ((uint64_t)nb->number * (uint64_t)(G + 1) > ((uint64_t)1 << 30))
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars of %d buckets x %d models is too large",
+                           source, (int)nb->number, G);
+    return affect_lexical_init_intensity_chars(&h->lex, (int)nb->number, (int)nr->items[0].number,
+                                               (int)nr->items[1].number, err);
 }
 
 /* The metadata is checked as strictly as weights are: a heads file from another tool or a
@@ -287,7 +307,16 @@ static int lexical_rows(const affect_heads_model *h, const affect_batch *batch, 
         size_t n = batch->lens[i] < 0 ? 0 : (size_t)batch->lens[i];
         if (n > T) n = T;
         if (logits) affect_lexical_mix_row(&h->lex, batch->ids + i * T, n, logits + i * L, fid, fval);
-        if (intensity) affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, intensity + i, fid, fval);
+        if (intensity) {
+            const char *text = batch->texts ? batch->texts[i] : NULL;
+            size_t tl = batch->text_lens ? batch->text_lens[i] : 0;
+            int rc = affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, text, tl, intensity + i, fid, fval, err);
+            if (rc) {
+                free(fid);
+                free(fval);
+                return rc;
+            }
+        }
     }
     free(fid);
     free(fval);

@@ -107,8 +107,28 @@ int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *
     return AFFECT_OK;
 }
 
+int affect_lexical_init_intensity_chars(affect_lexical *lx, int B, int nmin, int nmax, affect_error *err) {
+    if (lx->in.G <= 0 || lx->in.B != 0 || B < 1 || B > AFFECT_LEXICAL_MAX_BUCKETS || nmin < 1 || nmax < nmin ||
+        nmax > AFFECT_LEXICAL_MAX_NGRAM)
+        return affect_fail(err, AFFECT_EARG, "lexical intensity: bad character n-grams (%d buckets, n = %d..%d; "
+                           "1..%d buckets, 1 <= n <= %d), or no intensity models", B, nmin, nmax,
+                           AFFECT_LEXICAL_MAX_BUCKETS, AFFECT_LEXICAL_MAX_NGRAM);
+    size_t b = (size_t)B, g = (size_t)lx->in.G;
+    float *a = calloc(b * (g + 1), sizeof *a);
+    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory for %d x %d character weights",
+                               lx->in.G, B);
+    lx->in.B = B;
+    lx->in.ngram_min = nmin;
+    lx->in.ngram_max = nmax;
+    lx->in.ch_arena = a;
+    lx->in.ch_idf = a;
+    lx->in.ch_w = a + b;
+    return AFFECT_OK;
+}
+
 void affect_lexical_free(affect_lexical *lx) {
     if (!lx) return;
+    free(lx->in.ch_arena);
     free(lx->arena);
     free(lx->aux.arena);
     for (int g = 0; lx->in.names && g < lx->in.G; g++) free(lx->in.names[g]);
@@ -156,6 +176,13 @@ int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_e
         return rc;
     }
     memcpy(out->in.arena, src->in.arena, (v + (size_t)G * v + 2 * (size_t)G + (size_t)G * a) * sizeof(float));
+    if (src->in.B > 0) {
+        if ((rc = affect_lexical_init_intensity_chars(out, src->in.B, src->in.ngram_min, src->in.ngram_max, err))) {
+            affect_lexical_free(out);
+            return rc;
+        }
+        memcpy(out->in.ch_arena, src->in.ch_arena, (size_t)src->in.B * ((size_t)G + 1) * sizeof(float));
+    }
     return AFFECT_OK;
 }
 
@@ -229,12 +256,50 @@ void affect_lexical_aux_features(const affect_lexical *lx, const int32_t *ids, s
     for (int j = 0; j < lx->aux.A; j++) u[j] = (u[j] - (double)lx->aux.mean[j]) * (double)lx->aux.scale[j];
 }
 
-void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
-                                  int32_t *fid, float *fval) {
-    if (!lx || lx->V <= 0 || lx->in.G <= 0) return;
+const char *affect_lexical_model_text(const affect_lexical *lx, int g, const char *text, size_t *len) {
+    if (g < 1 || g >= lx->in.G) return text;
+    const char *nm = lx->in.names[g];
+    size_t k = strlen(nm);
+    if (*len >= k + 2 && !memcmp(text, nm, k) && text[k] == ':' && text[k + 1] == ' ') {
+        *len -= k + 2;
+        return text + k + 2;
+    }
+    return text;
+}
+
+/* The character part of ridge_g: its own sparse dot product, with scratch sized by the text
+ * (an entry's n-grams outnumber its tokens several times over). */
+static int char_part(const affect_lexical *lx, int g, const char *text, size_t len, double *z, affect_error *err) {
+    const char *t = affect_lexical_model_text(lx, g, text, &len);
+    size_t cap = affect_lexical_char_ngram_bound(len, lx->in.ngram_min, lx->in.ngram_max);
+    int32_t *bk = cap ? malloc(cap * sizeof *bk) : NULL, *fid = cap ? malloc(cap * sizeof *fid) : NULL;
+    float *fval = cap ? malloc(cap * sizeof *fval) : NULL;
+    if (!bk || !fid || !fval) {
+        free(bk);
+        free(fid);
+        free(fval);
+        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory for the character n-grams of a "
+                           "%zu-byte text", len);
+    }
+    size_t m = affect_lexical_char_ngrams(t, len, lx->in.ngram_min, lx->in.ngram_max, lx->in.B, bk);
+    size_t k = affect_lexical_features(lx->in.ch_idf, lx->in.B, bk, m, fid, fval);
+    const float *w = lx->in.ch_w + (size_t)g * (size_t)lx->in.B;
+    for (size_t i = 0; i < k; i++) *z += (double)w[fid[i]] * (double)fval[i];
+    free(bk);
+    free(fid);
+    free(fval);
+    return AFFECT_OK;
+}
+
+int affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, const char *text,
+                                 size_t text_len, float *intensity, int32_t *fid, float *fval, affect_error *err) {
+    if (!lx || lx->V <= 0 || lx->in.G <= 0) return AFFECT_OK;
+    if (lx->in.B > 0 && !text)
+        return affect_fail(err, AFFECT_EARG, "lexical intensity: the model reads character n-grams, and the text "
+                           "was not given");
     int g = affect_lexical_intensity_model(lx, ids, n);
     double a = lx->in.mix[g];
-    if (a == 0.0) return;
+    if (a == 0.0) return AFFECT_OK;
     double z = lx->in.b[g];
     if (lx->aux.A > 0) {
         double u[AFFECT_LEXICAL_MAX_AUX];
@@ -242,10 +307,15 @@ void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, 
         const float *v = lx->in.aux_w + (size_t)g * (size_t)lx->aux.A;
         for (int j = 0; j < lx->aux.A; j++) z += (double)v[j] * u[j];
     }
+    if (lx->in.B > 0) {
+        int rc = char_part(lx, g, text, text_len, &z, err);
+        if (rc) return rc;
+    }
     size_t k = affect_lexical_features(lx->in.idf, lx->V, ids, n, fid, fval);
     const float *w = lx->in.w + (size_t)g * (size_t)lx->V;
     for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
     *intensity = (float)((1.0 - a) * (double)*intensity + a * z);
+    return AFFECT_OK;
 }
 
 /* One float tensor of an exact shape into dst, with the file and tensor named in errors. */
@@ -323,5 +393,11 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
     if (!rc) rc = load_tensor(ts, "lexical.intensity.bias", 1, G, 0, lx->in.b, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.intensity.mix", 1, G, 0, lx->in.mix, source, err);
     if (!rc) rc = check_part(lx->in.idf, lx->in.w, lx->in.b, lx->in.mix, V, G, "lexical.intensity.idf", "intensity.", source, err);
+    int B = lx->in.B;
+    if (rc || B == 0) return rc;
+    rc = load_tensor(ts, "lexical.intensity.char_idf", 1, B, 0, lx->in.ch_idf, source, err);
+    if (!rc) rc = load_tensor(ts, "lexical.intensity.char_weight", 2, G, B, lx->in.ch_w, source, err);
+    if (!rc) rc = check_part(lx->in.ch_idf, lx->in.ch_w, lx->in.b, NULL, B, G, "lexical.intensity.char_idf",
+                             "intensity.char_", source, err);
     return rc;
 }

@@ -29,14 +29,24 @@
  * rated tweets are too few to learn how strong each word is, while a classifier trained on
  * 43,000 Reddit comments already tells "annoyed" from "furious" (annoyance vs anger).
  *
+ * Character n-grams (optional, read by the intensity models only): tweets carry intensity in
+ * their spelling ("soooo", "!!!", "#furious", emoji) that a tokenizer learned on journal text
+ * maps to [UNK] or splits away. Hashed n-grams of 2..5 code points within words (see
+ * lexical_chars.c; case kept) into B buckets, tf-idf weighted with an idf of their own
+ * (ch_idf[b] = 0: a bucket no fitted text used) and l2-normalised on their own, add
+ * ch_w[g]·x_char to ridge_g. A model g >= 1 reads the text after its "<name>: " prefix.
+ *
  * Weights in model.safetensors: lexical.idf (V), lexical.emotion.weight (L,V),
  * lexical.emotion.bias (L), lexical.emotion.mix (L), and with intensity models
  * lexical.intensity.idf (V), lexical.intensity.weight (G,V), lexical.intensity.bias (G),
  * lexical.intensity.mix (G), and with auxiliary outputs lexical.aux.idf (V),
  * lexical.aux.weight (A,V), lexical.aux.bias (A), lexical.aux.mean (A), lexical.aux.scale (A),
- * lexical.intensity.aux_weight (G,A); affect_heads.json says
+ * lexical.intensity.aux_weight (G,A), and with character n-grams lexical.intensity.char_idf (B),
+ * lexical.intensity.char_weight (G,B); affect_heads.json says
  * "lexical":{"features":"tfidf-sublinear-l2","vocab_size":V[,"aux":{"name":"goemotions","outputs":A}]
- *            [,"intensity":[{"name":"","prefix":[]},{"name":"anger","prefix":[ids]},...]]}.
+ *            [,"intensity":[{"name":"","prefix":[]},{"name":"anger","prefix":[ids]},...]]
+ *            [,"intensity_chars":{"analyzer":"char_wb","ngram_range":[2,5],"buckets":B,
+ *                                 "hash":"murmurhash3_32"}]}.
  */
 #ifndef AFFECT_CORE_LEXICAL_H
 #define AFFECT_CORE_LEXICAL_H
@@ -51,6 +61,8 @@
 #define AFFECT_LEXICAL_MAX_PREFIX 64
 #define AFFECT_LEXICAL_MAX_AUX 1024
 #define AFFECT_LEXICAL_NAME 64
+#define AFFECT_LEXICAL_MAX_NGRAM 8
+#define AFFECT_LEXICAL_MAX_BUCKETS (1 << 24)
 
 typedef struct affect_lexical {
     int V, L;            /* vocabulary size, labels; V == 0: no lexical model */
@@ -77,6 +89,11 @@ typedef struct affect_lexical {
         int32_t *prefix; /* owned: the prefix ids of every model, concatenated */
         int *prefix_off; /* owned (G+1): model g's prefix is prefix[prefix_off[g] .. prefix_off[g+1]) */
         char **names;    /* owned (G): the group each model rates ("" for model 0) */
+        int B;           /* character n-gram buckets; 0 = none */
+        int ngram_min, ngram_max;
+        float *ch_arena; /* owned: ch_idf, ch_w */
+        float *ch_idf;   /* (B) */
+        float *ch_w;     /* (G,B) */
     } in;
 } affect_lexical;
 
@@ -89,6 +106,9 @@ int affect_lexical_init_aux(affect_lexical *lx, int A, const char *name, affect_
  * (model 0 must have an empty prefix; the others non-empty, distinct, ids within 0..V-1). */
 int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *names,
                                   const int32_t *const *prefix, const int *prefix_len, affect_error *err);
+/* Adds zeroed character n-gram weights (B buckets, n-grams of nmin..nmax code points) to the
+ * intensity models of lx. */
+int affect_lexical_init_intensity_chars(affect_lexical *lx, int B, int nmin, int nmax, affect_error *err);
 void affect_lexical_free(affect_lexical *lx);
 /* Copies src's auxiliary outputs (weights, mean, scale) into dst, which has src's V and
  * neither auxiliary outputs nor intensity models yet. */
@@ -118,10 +138,24 @@ void affect_lexical_aux_logits(const affect_lexical *lx, const int32_t *ids, siz
 void affect_lexical_aux_features(const affect_lexical *lx, const int32_t *ids, size_t n, double *u, int32_t *fid,
                                  float *fval);
 
+/* Room the character n-grams of a text of len bytes need (entries of
+ * affect_lexical_char_ngrams' out); 0 when that would overflow. */
+size_t affect_lexical_char_ngram_bound(size_t len, int nmin, int nmax);
+/* The bucket of every character n-gram of text[0..len) (see lexical_chars.c), in order, into
+ * out (room: affect_lexical_char_ngram_bound); returns how many. */
+size_t affect_lexical_char_ngrams(const char *text, size_t len, int nmin, int nmax, int B, int32_t *out);
+/* MurmurHash3 x86 32-bit of data[0..n). */
+uint32_t affect_murmur3_32(const void *data, size_t n, uint32_t seed);
+/* The part of text that intensity model g reads: after "<name>: " when model g >= 1 and the
+ * text starts with it, else all of it. */
+const char *affect_lexical_model_text(const affect_lexical *lx, int g, const char *text, size_t *len);
+
 /* Mixes the ridge prediction of the text's intensity model into *intensity (no-op without
- * intensity models). fid/fval as above. */
-void affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, float *intensity,
-                                  int32_t *fid, float *fval);
+ * intensity models). fid/fval as above; text[0..text_len) is the text the ids came from,
+ * needed only with character n-grams (then NULL is an error). Fails only for that or
+ * for want of memory. */
+int affect_lexical_mix_intensity(const affect_lexical *lx, const int32_t *ids, size_t n, const char *text,
+                                 size_t text_len, float *intensity, int32_t *fid, float *fval, affect_error *err);
 
 /* Fills an initialised lx (sizes, auxiliary outputs, intensity groups) from a weights file's
  * lexical.* tensors (each present, a float type, of the exact shape; idf finite and >= 0,

@@ -343,6 +343,8 @@ int affect_tokenizer_encode_batch(const affect_tokenizer *tok, const char *const
     if (!rc) {
         out->B = B;
         out->T = (int)T;
+        out->texts = texts;
+        out->text_lens = lens;
         for (int b = 0; b < B; b++) {
             size_t k = start[b + 1] - start[b];
             int32_t *row = out->ids + (size_t)b * T, *mrow = out->mask + (size_t)b * T;
