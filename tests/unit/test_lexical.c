@@ -329,6 +329,9 @@ static void test_chars(void) {
     k = affect_lexical_char_ngrams(t, strlen(t), 2, 3, 1 << 20, bk);
     CHECK(k == 11 && !memcmp(bk, want2, sizeof want2), "n-grams across Unicode separators: %zu", k);
     CHECK(affect_lexical_char_ngrams(" \t ", 3, 2, 5, 16, bk) == 0, "whitespace only: no n-grams");
+    /* n from 1: " ab " gives 4 unigrams, then bigrams..., the text is not NUL-terminated here */
+    char ab[2] = {'a', 'b'};
+    CHECK(affect_lexical_char_ngrams(ab, 2, 1, 2, 16, bk) == 7, "n-grams of \"ab\" for n = 1..2");
     CHECK(affect_lexical_char_ngram_bound(4, 2, 3) >= 8 && affect_lexical_char_ngram_bound(SIZE_MAX / 2, 2, 5) == 0,
           "n-gram bound");
 

@@ -308,7 +308,7 @@ static int lexical_rows(const affect_heads_model *h, const affect_batch *batch, 
         if (n > T) n = T;
         if (logits) affect_lexical_mix_row(&h->lex, batch->ids + i * T, n, logits + i * L, fid, fval);
         if (intensity) {
-            const char *text = batch->texts ? batch->texts[i] : NULL;
+            const char *text = batch->texts && batch->text_lens ? batch->texts[i] : NULL;
             size_t tl = batch->text_lens ? batch->text_lens[i] : 0;
             int rc = affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, text, tl, intensity + i, fid, fval, err);
             if (rc) {

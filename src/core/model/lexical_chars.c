@@ -104,7 +104,9 @@ size_t affect_lexical_char_ngrams(const char *text, size_t len, int nmin, int nm
                 size_t nb = 0;
                 for (size_t t = 0; t < nn; t++) nb += utf8_put((char *)buf + nb, word[t]);
                 out[k++] = bucket_of(murmur3_32(buf, nb, 0), B);
-                if (q >= 1) utf8_next(text, end, &pos); /* the next n-gram starts one code point on */
+                /* the next n-gram starts one code point on (none after the last: for n = 1 the
+                 * last one is the closing pad, and pos is already at the word's end) */
+                if (q >= 1 && q + 1 < count) utf8_next(text, end, &pos);
             }
             if ((size_t)n >= wl) break;
         }
