@@ -119,9 +119,10 @@ def main():
     # `affect predict` of the prefixed texts (not of the bare ones)
     rp = os.path.join(TMP, "run_prefix")
     cfgp = os.path.join(TMP, "tiny_prefix.yaml")
-    # (with a lexical model mixed into emotions and intensity, its ridges reading GoEmotions
-    # outputs and character n-grams: training.lemotif.lexical)
-    lexical = ("  lemotif:\n    lexical:\n      weight: 0.5\n      intensity_weight: 0.5\n      intensity_goemotions: 0.1\n"
+    # (with a lexical model mixed into emotions and intensity, its regressions and ridges
+    # reading GoEmotions outputs and character n-grams: training.lemotif.lexical)
+    lexical = ("  lemotif:\n    lexical:\n      weight: 0.5\n      goemotions: 0.1\n      chars: 1.0\n"
+               "      intensity_weight: 0.5\n      intensity_goemotions: 0.1\n"
                "      intensity_chars: 1.0\n      match_prior: true\n")
     open(cfgp, "w").write(text.replace(rd, rp).replace("data:\n", "data:\n  emoint_input: prefixed\n", 1)
                           .replace("  lemotif:\n", lexical, 1))
@@ -129,7 +130,8 @@ def main():
     if check(p.returncode == 0, f"affect train with data.emoint_input: prefixed: {p.stderr[-2000:]}"):
         heads = json.load(open(os.path.join(rp, "final_model", "affect_heads.json")))
         check(heads["intensity"].get("emotion_prefix") is True, f"affect_heads.json intensity: {heads['intensity']}")
-        check(len(heads.get("lexical", {}).get("intensity", [])) == 5 and heads["lexical"].get("aux", {}).get("outputs") == 28,
+        check(len(heads.get("lexical", {}).get("intensity", [])) == 5 and heads["lexical"].get("aux", {}).get("outputs") == 28
+              and heads["lexical"].get("emotion_aux") is True and heads["lexical"].get("emotion_chars", {}).get("buckets") == 4096,
               f"affect_heads.json lexical: {heads.get('lexical')}")
         refl = json.load(open(os.path.join(rp, "analysis_metrics.json")))
         p = run(["eval", rp, "--data", "lemotif:test", "--json"])

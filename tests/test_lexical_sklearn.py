@@ -26,6 +26,11 @@ equal HashingVectorizer(analyzer="char_wb", lowercase=False, alternate_sign=Fals
 their idf equals TfidfTransformer(sublinear_tf=True)'s over the buckets the fitted rows use;
 the ridges on hstack([token tf-idf, scale * char tf-idf]) per group, each text read after its
 model's "<name>: " prefix, give Ridge's weights, biases and held-out predictions.
+Emotion regressions with both (lexical.chars, lexical.goemotions): LogisticRegression on
+hstack([token tf-idf, scale * char tf-idf of the whole text, scale * standardised aux logits])
+and hashed token-id bigrams (their buckets equal MurmurHash3 of the two little-endian ids)
+gives the token, character, bigram and (standardisation folded in) raw-aux-logit weights, the bias
+and the held-out logits computed by the inference code; the extra parts raise held-out AUC.
 """
 import os
 import subprocess
@@ -35,10 +40,13 @@ import warnings
 SRC = os.environ.get("AFFECT_SRC", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "oracles"))
 
+import struct  # noqa: E402
+
 import numpy as np  # noqa: E402
-from scipy.sparse import hstack  # noqa: E402
+from scipy.sparse import csr_matrix, hstack  # noqa: E402
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
+from sklearn.utils import murmurhash3_32  # noqa: E402
 from emotion_ref import read_records  # noqa: E402
 
 TOOL = os.path.join(os.environ.get("AFFECT_TOOLS", ""), "lexical_dump")
@@ -80,8 +88,9 @@ def run(V, L, rows, C, balanced, mix, tag, extra=""):
     with open(job, "w") as f:
         f.write(f"{V} {L} {C!r} {int(balanced)} {mix!r} {len(SPECIAL)} " + " ".join(map(str, SPECIAL)) + "\n")
         f.write(extra)
-        for fit, y, ids in rows:
-            f.write(("fit " if fit else "eval ") + " ".join(map(str, y)) + " " + " ".join(map(str, ids)) + "\n")
+        for fit, y, ids, *text in rows:
+            f.write(("fit " if fit else "eval ") + " ".join(map(str, y)) + " " + " ".join(map(str, ids))
+                    + (" | " + text[0] if text else "") + "\n")
     r = subprocess.run([TOOL, job, out], capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stderr)
@@ -305,6 +314,128 @@ def check_chars(rng, V, L, rows):
     check("character n-grams help", r_ch > r_plain + 0.2, f"held-out r {r_ch:.3f} with them, {r_plain:.3f} without")
 
 
+def check_emotion_extras(rng, V):
+    """Emotion regressions on hstack([token tfidf, cs * char n-gram tfidf, as * standardised aux
+    logits]) against scikit-learn's LogisticRegression (balanced), the standardisation folded
+    into the exported aux weights and bias."""
+    A, aux_c, a_scale, B, c_scale, C, L, NB, b_scale = 3, 2.0, 0.1, 256, 1.0, 4.0, 2, 64, 0.8
+    lines = [f"aux {A} {aux_c!r} 1.0\n", f"eaux {a_scale!r}\n", f"echars {B} 2 5 {c_scale!r}\n",
+             f"ebigrams {NB} {b_scale!r}\n"]
+    afit = []
+    for i in range(500):  # aux corpus: output 0 driven by id 9, 1 by 12 or 14, 2 by id 17 (rare)
+        ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
+        s = set(ids)
+        y = [int(9 in s or rng.random() < 0.05), int(bool(s & {12, 14})), int(17 in s and rng.random() < 0.7)]
+        afit.append((y, ids))
+        lines.append("afit " + " ".join(map(str, y)) + " " + " ".join(map(str, ids)) + "\n")
+    rows = []
+    for i in range(360):  # label 0 follows the aux signal (id 9) and "furious"; label 1 "ooo" spellings
+        words = [WORDS[int(k)] for k in rng.integers(0, len(WORDS), int(rng.integers(1, 9)))]
+        text = words[0] + "".join(SEPS[int(rng.integers(0, len(SEPS)))] + w for w in words[1:])
+        ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 20))) % 300) + 3] + [1]
+        s = set(ids)
+        y = [int((9 in s) + ("furious" in text) + (rng.random() < 0.1) >= 1),
+             int(("ooo" in text) != (rng.random() < 0.1))]
+        rows.append((i < 300, y, ids, text))
+    got = run(V, L, rows, C, True, 0.5, "emotion-extras", "".join(lines))
+    fit = [r for r in rows if r[0]]
+    held = [r for r in rows if not r[0]]
+    Y = np.array([r[1] for r in fit])
+    Yh = np.array([r[1] for r in held])
+
+    Xa, _, _, _ = sklearn_tfidf([r[1] for r in afit], [afit[0][1]], V)
+    Ya = np.array([r[0] for r in afit])
+    models = [LogisticRegression(C=aux_c, tol=1e-12, max_iter=100, solver="newton-cg").fit(Xa.toarray(), Ya[:, j])
+              for j in range(A)]
+    avec = TfidfVectorizer(analyzer=lambda ids: [str(t) for t in ids if t not in SPECIAL], sublinear_tf=True)
+    avec.fit([r[1] for r in afit])
+    Zf = np.stack([m.decision_function(avec.transform([r[2] for r in fit]).toarray()) for m in models], 1)
+    Zh = np.stack([m.decision_function(avec.transform([r[2] for r in held]).toarray()) for m in models], 1)
+    mu, sd = Zf.mean(0), Zf.std(0)
+    Uf, Uh = (Zf - mu) / sd * a_scale, (Zh - mu) / sd * a_scale
+
+    hv = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, alternate_sign=False, norm=None,
+                           n_features=B)
+    Cf, Ch = hv.transform([r[3] for r in fit]), hv.transform([r[3] for r in held])
+    used = np.asarray((Cf > 0).sum(0)).ravel() > 0
+    tt = TfidfTransformer(sublinear_tf=True).fit(Cf[:, used])
+    want_cidf = np.zeros(B)
+    want_cidf[used] = tt.idf_
+    e = np.abs(got["echidf"] - want_cidf).max()
+    check("emotion character idf", e < 1e-5, f"max |diff| {e:.2e} ({used.sum()} of {B} buckets used)")
+    X, Xh, cols, uidf = sklearn_tfidf([r[2] for r in fit], [r[2] for r in held], V)
+    d = len(cols)
+
+    def bigram_buckets(ids):  # adjacent ids both with idf > 0, MurmurHash3 of two little-endian int32s
+        return [murmurhash3_32(struct.pack("<ii", a, b), seed=0, positive=True) % NB
+                for a, b in zip(ids, ids[1:]) if uidf[a] > 0 and uidf[b] > 0]
+
+    def bigram_counts(docs):
+        M = np.zeros((len(docs), NB))
+        for i, ids in enumerate(docs):
+            for k in bigram_buckets(ids):
+                M[i, k] += 1
+        return csr_matrix(M)
+
+    bl = got["ebilen"].astype(int)
+    at, bad = 0, 0
+    for k, r in enumerate(held):
+        bad += got["ebibuckets"][at:at + bl[k]].astype(int).tolist() != bigram_buckets(r[2])
+        at += bl[k]
+    check("emotion token bigrams", bad == 0 and at == len(got["ebibuckets"]) and at > 0,
+          f"{len(held) - bad} of {len(held)} held-out rows hash to the oracle's buckets ({at} bigrams)")
+    Bf, Bh = bigram_counts([r[2] for r in fit]), bigram_counts([r[2] for r in held])
+    bused = np.asarray((Bf > 0).sum(0)).ravel() > 0
+    tb = TfidfTransformer(sublinear_tf=True).fit(Bf[:, bused])
+    want_bidf = np.zeros(NB)
+    want_bidf[bused] = tb.idf_
+    e = np.abs(got["ebiidf"] - want_bidf).max()
+    check("emotion bigram idf", e < 1e-5, f"max |diff| {e:.2e} ({bused.sum()} of {NB} buckets used)")
+    F = np.hstack([X.toarray(), c_scale * tt.transform(Cf[:, used]).toarray(),
+                   b_scale * tb.transform(Bf[:, bused]).toarray(), Uf])
+    Fh = np.hstack([Xh.toarray(), c_scale * tt.transform(Ch[:, used]).toarray(),
+                    b_scale * tb.transform(Bh[:, bused]).toarray(), Uh])
+    nb_used = int(bused.sum())
+    logits = got["eval_logits"].reshape(len(held), L)
+    EA = got["eaux"].reshape(L, A)
+    CW = got["echweight"].reshape(L, B)
+    for l in range(L):
+        y = Y[:, l]
+        pos, neg = y.sum(), len(y) - y.sum()
+        m = LogisticRegression(C=C, class_weight="balanced", tol=1e-12, max_iter=100, solver="newton-cg").fit(F, y)
+        shift = np.log(pos / neg)
+        coef = m.coef_[0]
+        want_w = np.zeros(V)
+        want_w[cols] = coef[:d]
+        want_c = np.zeros(B)
+        want_c[used] = c_scale * coef[d:d + used.sum()]
+        want_bw = np.zeros(NB)
+        want_bw[bused] = b_scale * coef[d + used.sum():d + used.sum() + nb_used]
+        ca = coef[d + used.sum() + nb_used:]
+        want_a = ca * a_scale / sd  # the weight of each raw aux logit
+        want_b = m.intercept_[0] + shift - (want_a * mu).sum()
+        ew = np.abs(got["weight"].reshape(L, V)[l] - want_w).max()
+        ec = np.abs(CW[l] - want_c).max()
+        ebw = np.abs(got["ebiweight"].reshape(L, NB)[l] - want_bw).max()
+        ea = np.abs(EA[l] - want_a).max()
+        eb = abs(got["bias"][l] - want_b)
+        ez = np.abs(logits[:, l] - (m.decision_function(Fh) + shift)).max()
+        sc = max(1.0, np.abs(coef).max())
+        check(f"emotion label {l} with n-grams, bigrams and aux logits ({pos} positives)",
+              ew < 1e-5 * sc and ec < 1e-5 * sc and ebw < 1e-5 * sc and ea < 1e-5 * max(1, np.abs(want_a).max())
+              and eb < 1e-5 and ez < 1e-5, f"max |dw| {ew:.2e}, character |dw| {ec:.2e}, bigram |dw| {ebw:.2e}, "
+              f"aux weights "
+              f"{np.round(want_a, 3).tolist()} |d| {ea:.2e}, |db| {eb:.2e}, max |dlogit| {ez:.2e} over {len(held)} "
+              f"held-out rows")
+    # the extra parts must matter here, or the checks above would pass without them
+    from sklearn.metrics import roc_auc_score
+    for l in range(L):
+        plain = LogisticRegression(C=C, class_weight="balanced", max_iter=1000).fit(X, Y[:, l]).decision_function(Xh)
+        a_with, a_plain = roc_auc_score(Yh[:, l], logits[:, l]), roc_auc_score(Yh[:, l], plain)
+        check(f"emotion label {l}: the extra parts help", a_with > a_plain + 0.05,
+              f"held-out AUC {a_with:.3f} with them, {a_plain:.3f} without")
+
+
 def main():
     warnings.filterwarnings("ignore")  # newton-cg reports line-search rounding at its optimum
     rng = np.random.default_rng(7)
@@ -351,6 +482,7 @@ def main():
     check_intensity(rng, V, L, rows)
     check_aux(rng, V, L, rows)
     check_chars(rng, V, L, rows)
+    check_emotion_extras(rng, V)
     if failures:
         print(f"{len(failures)} check(s) failed: {', '.join(failures)}")
         sys.exit(1)

@@ -97,7 +97,9 @@ def safetensors_numel(path):
     return total, header
 
 
-LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      intensity_weight: 0.5\n"
+LEXICAL = ("  lemotif:\n    lexical:\n      weight: 0.5\n      c: 4.0\n      goemotions: 0.1\n      chars: 1.0\n"
+           "      chars_buckets: 4096\n      bigrams: 1.0\n      bigram_buckets: 1024\n      weight_select: true\n"
+           "      intensity_weight: 0.5\n"
            "      intensity_alpha: 1.0\n      intensity_goemotions: 0.1\n      intensity_chars: 1.0\n"
            "      intensity_weight_select: true\n      match_prior: true\n")
 
@@ -142,7 +144,12 @@ def check_lexical_run(rd, stderr, texts):
             "lexical.aux.idf": [V], "lexical.aux.weight": [28, V], "lexical.aux.bias": [28], "lexical.aux.mean": [28],
             "lexical.aux.scale": [28], "lexical.intensity.aux_weight": [5, 28],
             # the character n-grams (lexical.intensity_chars)
-            "lexical.intensity.char_idf": [65536], "lexical.intensity.char_weight": [5, 65536]}
+            "lexical.intensity.char_idf": [65536], "lexical.intensity.char_weight": [5, 65536],
+            # the emotion regressions' GoEmotions logits and n-grams (lexical.goemotions, chars)
+            "lexical.emotion.aux_weight": [18, 28], "lexical.emotion.char_idf": [4096],
+            "lexical.emotion.char_weight": [18, 4096],
+            # and their token bigrams (lexical.bigrams)
+            "lexical.emotion.bigram_idf": [1024], "lexical.emotion.bigram_weight": [18, 1024]}
     for k, shape in want.items():
         check(header.get(k, {}).get("shape") == shape, f"{k}: {header.get(k)} (want shape {shape})")
     check(re.search(r"lexical model: \d+ of 18 labels .*5 intensity models", stderr) is not None,
@@ -152,6 +159,22 @@ def check_lexical_run(rd, stderr, texts):
                                          "hash": "murmurhash3_32"}, f"lexical.intensity_chars {lex.get('intensity_chars')}")
     check(re.search(r"5 intensity models \(weight 0\.50, \d+ character n-gram buckets\)", stderr) is not None,
           "no note of the character n-grams")
+    check(lex.get("emotion_aux") is True and lex.get("emotion_chars") == {
+        "analyzer": "char_wb", "ngram_range": [2, 5], "buckets": 4096, "hash": "murmurhash3_32"},
+        f"lexical.emotion_aux {lex.get('emotion_aux')}, lexical.emotion_chars {lex.get('emotion_chars')}")
+    check(lex.get("emotion_bigrams") == {"of": "token_ids", "buckets": 1024, "hash": "murmurhash3_32"},
+          f"lexical.emotion_bigrams {lex.get('emotion_bigrams')}")
+    # the emotion mix chosen on the validation entries (lexical.weight_select), before match_prior
+    wchosen = re.search(r"lexical weight ([\d.]+) chosen on (\d+) validation entries", stderr)
+    wj = json.load(open(os.path.join(rd, "analysis_metrics.json"))).get("lexical", {}).get("weight_chosen")
+    emix = read_tensors(os.path.join(rd, "final_model", "model.safetensors")).get("lexical.emotion.mix")
+    if check(wchosen is not None and isinstance(wj, (int, float)) and emix is not None, f"no chosen lexical weight ({wj})"):
+        check(abs(float(wchosen.group(1)) - wj) < 0.005 and round(wj * 20) == wj * 20 and
+              np.allclose(emix[emix > 0], wj) and stderr.index(wchosen.group(0)) < stderr.index("label biases matched"),
+              f"chosen weight {wj}, note {wchosen.group(0)}, exported mix {emix}")
+    check(re.search(r"18 labels \(weight 0\.50, \d+ token ids, [1-9]\d* character n-gram buckets, [1-9]\d* bigram buckets, "
+                    r"GoEmotions logits\)",
+                    stderr) is not None, "no note of the emotion regressions' n-grams and GoEmotions logits")
     # the intensity mix chosen on the held-out EmoInt rows (lexical.intensity_weight_select)
     chosen = re.search(r"intensity weight ([\d.]+) chosen on (\d+) held-out EmoInt train rows", stderr)
     w = json.load(open(os.path.join(rd, "analysis_metrics.json"))).get("lexical", {}).get("intensity_weight_chosen")
@@ -159,7 +182,8 @@ def check_lexical_run(rd, stderr, texts):
     if check(chosen is not None and isinstance(w, (int, float)) and imix is not None, f"no chosen intensity weight ({w})"):
         check(abs(float(chosen.group(1)) - w) < 0.005 and 0 <= w <= 1 and round(w * 20) == w * 20 and
               np.allclose(imix, w), f"chosen weight {w}, note {chosen.group(0)}, exported mix {imix}")
-    check(re.search(r"lexical model: 28 GoEmotions outputs for the intensity ridges, fitted on \d+ rows", stderr)
+    check(re.search(r"lexical model: 28 GoEmotions outputs for the emotion regressions and intensity ridges, fitted on "
+                    r"\d+ rows", stderr)
           is not None, "no note of the GoEmotions outputs")
     check(re.search(r"label biases matched to the training prevalences on \d+ validation rows", stderr) is not None,
           "no match_prior note")

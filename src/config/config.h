@@ -123,6 +123,12 @@ typedef struct affect_run_config {
                 double weight;            /* its share of each final logit, 0 (off) .. 1 */
                 double c;                 /* inverse L2 strength of its logistic regressions */
                 char class_weight[16];    /* "balanced" or "none" */
+                double goemotions;        /* scale of the GoEmotions-lexical features in its regressions, 0 = none */
+                double chars;             /* scale of the character n-gram features in its regressions, 0 = none */
+                int chars_buckets;        /* hash buckets of those n-grams */
+                int weight_select;        /* choose weight on the validation entries (macro AUC) */
+                double bigrams;           /* scale of the token-bigram features in its regressions, 0 = none */
+                int bigram_buckets;       /* hash buckets of those bigrams */
                 double intensity_weight;  /* share of the intensity ridge in the intensity, 0 (off) .. 1 */
                 double intensity_alpha;   /* its L2 strength (scikit-learn Ridge alpha) */
                 double intensity_goemotions; /* scale of the GoEmotions-lexical features in the ridges, 0 = none */

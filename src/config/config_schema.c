@@ -65,6 +65,12 @@ const cfg_key cfg_keys[] = {
     K("training.lemotif.lexical", "weight", CFG_FLOAT, training.lemotif.lexical.weight, 0, 1, NULL),
     K("training.lemotif.lexical", "c", CFG_FLOAT, training.lemotif.lexical.c, 1e-6, 1e6, NULL),
     K("training.lemotif.lexical", "class_weight", CFG_ENUM, training.lemotif.lexical.class_weight, 0, 0, "balanced|none"),
+    K("training.lemotif.lexical", "goemotions", CFG_FLOAT, training.lemotif.lexical.goemotions, 0, 100, NULL),
+    K("training.lemotif.lexical", "chars", CFG_FLOAT, training.lemotif.lexical.chars, 0, 100, NULL),
+    K("training.lemotif.lexical", "chars_buckets", CFG_INT, training.lemotif.lexical.chars_buckets, 16, 1 << 24, NULL),
+    K("training.lemotif.lexical", "weight_select", CFG_BOOL, training.lemotif.lexical.weight_select, 0, 1, NULL),
+    K("training.lemotif.lexical", "bigrams", CFG_FLOAT, training.lemotif.lexical.bigrams, 0, 100, NULL),
+    K("training.lemotif.lexical", "bigram_buckets", CFG_INT, training.lemotif.lexical.bigram_buckets, 16, 1 << 24, NULL),
     K("training.lemotif.lexical", "intensity_weight", CFG_FLOAT, training.lemotif.lexical.intensity_weight, 0, 1, NULL),
     K("training.lemotif.lexical", "intensity_alpha", CFG_FLOAT, training.lemotif.lexical.intensity_alpha, 1e-6, 1e6, NULL),
     K("training.lemotif.lexical", "intensity_goemotions", CFG_FLOAT, training.lemotif.lexical.intensity_goemotions, 0, 100, NULL),
@@ -211,6 +217,8 @@ void affect_run_config_defaults(affect_run_config *c) {
     c->training.lemotif.soup = 1;
     c->training.lemotif.lexical.weight = 0.0;
     c->training.lemotif.lexical.c = 4.0;
+    c->training.lemotif.lexical.chars_buckets = 4096;
+    c->training.lemotif.lexical.bigram_buckets = 16384;
     c->training.lemotif.lexical.intensity_weight = 0.0;
     c->training.lemotif.lexical.intensity_alpha = 1.0;
     snprintf(c->training.lemotif.lexical.class_weight, sizeof c->training.lemotif.lexical.class_weight, "balanced");

@@ -670,9 +670,10 @@ static int run_folds(pl_run *run, const pl_model *pm, pl_data *d, const affect_t
                 if (!rc) rc = pl_auc_of(&test, P, &emacro[k], &emicro[k], err);
                 if (!rc) rc = pl_predict(run, tr, NULL, &d->emo_dev, run->eval_batch, NULL, I, err);
                 if (!rc) epear[k] = pl_pearson_groups(&d->emo_dev, I, NULL);
-                if (!rc) rc = pl_fit_lexical(run, tok, &s2, &d->go_train, &lx, err);
-                if (!rc) rc = pl_lexical_match_prior(run, tr, &lx, &s2, &val, err);
                 double w;
+                if (!rc) rc = pl_fit_lexical(run, tok, &s2, &d->go_train, &lx, err);
+                if (!rc) rc = pl_lexical_select_weight(run, tr, &lx, &val, &w, err);
+                if (!rc) rc = pl_lexical_match_prior(run, tr, &lx, &s2, &val, err);
                 if (!rc) rc = pl_lexical_select_intensity(run, tr, &lx, &d->emo_val, &w, err);
             }
             if (!rc) rc = pl_predict(run, tr, &lx, &test, run->eval_batch, P, NULL, err);
@@ -791,6 +792,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
     run.opts = opts;
     run.eval_batch = c->evaluation.eval_batch_size;
     run.intensity_weight_chosen = NAN;
+    run.weight_chosen = NAN;
     const char *env = getenv("AFFECT_TEST_SLEEP_MS");
     run.sleep_ms = env ? atoi(env) : 0;
     env = getenv("AFFECT_TEST_NAN_AT_STEP");
@@ -1026,6 +1028,7 @@ int affect_pipeline_run(const affect_pipeline_opts *opts, affect_pipeline_result
         info.intensity_prefix = strcmp(c->data.emoint_input, "plain") != 0;
         info.pool = AFFECT_POOL_MEAN;
         if ((rc = pl_fit_lexical(&run, tok, &d.s2_train, &d.go_train, &lx, err))) goto out;
+        if ((rc = pl_lexical_select_weight(&run, tr2, &lx, &d.lem_val, &run.weight_chosen, err))) goto out;
         if ((rc = pl_lexical_match_prior(&run, tr2, &lx, &d.s2_train, &d.lem_val, err))) goto out;
         if ((rc = pl_lexical_select_intensity(&run, tr2, &lx, &d.emo_val, &run.intensity_weight_chosen, err))) goto out;
         info.lexical = lx.V > 0 ? &lx : NULL;

@@ -175,6 +175,12 @@ int pl_lexical_match_prior(pl_run *run, affect_trainer *tr, affect_lexical *lx, 
  * without validation rows. */
 int pl_lexical_select_intensity(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *val, double *chosen,
                                 affect_error *err);
+/* With training.lemotif.lexical.weight_select: the lexical model's share of every mixed
+ * emotion logit chosen on the validation entries `val` (0, 0.05, ..., 1; highest macro AUC of
+ * the mix, ties to the configured weight's side), written into lx's mix and to *chosen (NAN
+ * when none was made). Must run before pl_lexical_match_prior, whose shift depends on the mix. */
+int pl_lexical_select_weight(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *val, double *chosen,
+                             affect_error *err);
 /* Macro and micro AUC of probabilities P (n,L) against a set's labels. */
 int pl_auc_of(const pl_set *test, const double *P, double *macro, double *micro, affect_error *err);
 
@@ -193,6 +199,7 @@ struct pl_run {
     affect_lexical go_lexical;     /* GoEmotions outputs for the intensity ridges, fitted once per
                                       invocation (lexical.intensity_goemotions); V 0 until then */
     double intensity_weight_chosen; /* the main run's pl_lexical_select_intensity choice, or NAN */
+    double weight_chosen;           /* the main run's pl_lexical_select_weight choice, or NAN */
 };
 
 /* Appends one JSON line to train_log.jsonl (flushed). */

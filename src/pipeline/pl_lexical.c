@@ -70,13 +70,45 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     if (mask_id >= 0) special[n_special++] = mask_id;
     int V = affect_tokenizer_vocab_size(tok), L = s2->ds.num_labels;
     double t0 = pl_now();
-    int rc;
+    int rc = 0;
+    double gamma = c->training.lemotif.lexical.intensity_goemotions, gamma_e = c->training.lemotif.lexical.goemotions;
+    int want_aux = wi > 0 && n_int > 0 && gamma > 0, want_aux_e = we > 0 && gamma_e > 0;
+    int have_go = goemotions && goemotions->ds.n > 0 && goemotions->ids;
+    int aux = want_aux && have_go, aux_e = want_aux_e && have_go;
+    if ((want_aux || want_aux_e) && !have_go)
+        pl_note(run, NULL, "lexical.%s: this run has no GoEmotions train rows; the lexical model reads the tf-idf "
+                "features without the GoEmotions logits", want_aux_e ? "goemotions" : "intensity_goemotions");
+    if ((aux || aux_e) && run->go_lexical.V == 0) { /* the same for every fold: fitted once */
+        double ta = pl_now();
+        affect_lexical *g = &run->go_lexical;
+        rc = affect_lexical_init(g, V, 1, err);
+        if (!rc)
+            rc = affect_lexical_fit_aux(g, "goemotions", goemotions->ds.num_labels, (const int32_t *const *)goemotions->ids,
+                                        goemotions->len, goemotions->ds.n, goemotions->ds.labels, special, n_special,
+                                        c->training.lemotif.lexical.c, err);
+        if (rc) {
+            affect_lexical_free(g);
+            return rc;
+        }
+        pl_note(run, NULL, "lexical model: %d GoEmotions outputs for the %s, fitted on %zu rows in %.1f s",
+                goemotions->ds.num_labels, aux && aux_e ? "emotion regressions and intensity ridges"
+                                           : aux_e ? "emotion regressions" : "intensity ridges",
+                goemotions->ds.n, pl_now() - ta);
+    }
     if (we > 0) {
         affect_lexical_fit_opts o;
         memset(&o, 0, sizeof o);
         o.c = c->training.lemotif.lexical.c;
         o.mix = we;
         o.balanced = !strcmp(c->training.lemotif.lexical.class_weight, "balanced");
+        o.aux = aux_e ? &run->go_lexical : NULL;
+        o.aux_scale = aux_e ? gamma_e : 0;
+        o.char_scale = c->training.lemotif.lexical.chars;
+        o.buckets = c->training.lemotif.lexical.chars_buckets;
+        o.bigram_scale = c->training.lemotif.lexical.bigrams;
+        o.bigram_buckets = c->training.lemotif.lexical.bigram_buckets;
+        o.texts = (const char *const *)s2->ds.text;
+        o.text_lens = s2->ds.text_len;
         rc = affect_lexical_fit(lx, V, L, (const int32_t *const *)s2->ids, s2->len, s2->ds.n, s2->ds.labels,
                                 s2->ds.label_mask, special, n_special, &o, err);
     } else {
@@ -87,29 +119,7 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     const char **names = NULL;
     int32_t **prefix = NULL;
     int *plen = NULL;
-    double gamma = c->training.lemotif.lexical.intensity_goemotions;
-    int want_aux = wi > 0 && n_int > 0 && gamma > 0;
-    int aux = want_aux && goemotions && goemotions->ds.n > 0 && goemotions->ids;
-    if (want_aux && !aux)
-        pl_note(run, NULL, "lexical.intensity_goemotions: this run has no GoEmotions train rows; the intensity "
-                "ridges read the tf-idf features alone");
-    if (aux && run->go_lexical.V == 0) { /* the same for every fold: fitted once */
-        double ta = pl_now();
-        affect_lexical *g = &run->go_lexical;
-        rc = affect_lexical_init(g, V, 1, err);
-        if (!rc)
-            rc = affect_lexical_fit_aux(g, "goemotions", goemotions->ds.num_labels, (const int32_t *const *)goemotions->ids,
-                                        goemotions->len, goemotions->ds.n, goemotions->ds.labels, special, n_special,
-                                        c->training.lemotif.lexical.c, err);
-        if (rc) {
-            affect_lexical_free(g);
-            affect_lexical_free(lx);
-            return rc;
-        }
-        pl_note(run, NULL, "lexical model: %d GoEmotions outputs for the intensity ridges, fitted on %zu rows in %.1f s",
-                goemotions->ds.num_labels, goemotions->ds.n, pl_now() - ta);
-    }
-    if (aux && (rc = affect_lexical_copy_aux(&run->go_lexical, lx, err))) {
+    if (aux && lx->aux.A == 0 && (rc = affect_lexical_copy_aux(&run->go_lexical, lx, err))) {
         affect_lexical_free(lx);
         return rc;
     }
@@ -130,7 +140,7 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
             memset(&io, 0, sizeof io);
             io.alpha = c->training.lemotif.lexical.intensity_alpha;
             io.mix = wi;
-            io.aux_scale = gamma;
+            io.aux_scale = aux ? gamma : 0; /* lx may carry them for the emotions alone */
             io.char_scale = c->training.lemotif.lexical.intensity_chars;
             rc = affect_lexical_fit_intensity(lx, (const int32_t *const *)s2->ids, s2->len,
                                               (const char *const *)s2->ds.text, s2->ds.text_len, s2->ds.n,
@@ -149,13 +159,18 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     int used = 0, kept = 0;
     for (int v = 0; v < lx->V; v++) used += lx->idf[v] > 0;
     for (int l = 0; l < lx->L; l++) kept += lx->mix[l] > 0;
-    int buckets = 0;
+    int buckets = 0, ebuckets = 0, bbuckets = 0;
     for (int b = 0; b < lx->in.B; b++) buckets += lx->in.ch_idf[b] > 0;
-    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids), %d intensity model%s (weight %.2f%s%d "
-            "character n-gram buckets); fitted in %.2f s", kept, lx->L, we, used, lx->in.G, lx->in.G == 1 ? "" : "s", wi,
-            lx->in.B ? ", " : ", no", lx->in.B ? buckets : 0, pl_now() - t0);
+    for (int b = 0; b < lx->em.B; b++) ebuckets += lx->em.ch_idf[b] > 0;
+    for (int b = 0; b < lx->em.NB; b++) bbuckets += lx->em.bi_idf[b] > 0;
+    pl_note(run, NULL, "lexical model: %d of %d labels (weight %.2f, %d token ids, %d character n-gram buckets, %d "
+            "bigram buckets%s), %d intensity model%s (weight %.2f, %d character n-gram buckets); fitted in %.2f s", kept,
+            lx->L, we, used, ebuckets, bbuckets, lx->em.aux_w ? ", GoEmotions logits" : "", lx->in.G,
+            lx->in.G == 1 ? "" : "s", wi, buckets, pl_now() - t0);
     return 0;
 }
+
+static double logit_of(double p);
 
 /* A copy of lx in which every mixed part takes the whole prediction: the lexical model alone. */
 static int lexical_alone(const affect_lexical *lx, affect_lexical *out, affect_error *err) {
@@ -206,6 +221,61 @@ int pl_lexical_select_intensity(pl_run *run, affect_trainer *tr, affect_lexical 
     return rc;
 }
 
+/* Macro AUC is a mean over labels of rank statistics, so it is computed on the mixed logits'
+ * probabilities directly; the head's and the lexical model's logits are predicted once. */
+int pl_lexical_select_weight(pl_run *run, affect_trainer *tr, affect_lexical *lx, const pl_set *val, double *chosen,
+                             affect_error *err) {
+    *chosen = NAN;
+    const struct affect_lexical_config *lc = &run->cfg->training.lemotif.lexical;
+    int mixed = 0;
+    for (int l = 0; lx->V > 0 && l < lx->L; l++) mixed += lx->mix[l] > 0;
+    if (!lc->weight_select || !mixed) return 0;
+    if (val->ds.n == 0) {
+        pl_note(run, NULL, "lexical.weight_select: no validation entries; the lexical weight stays %.2f", lc->weight);
+        return 0;
+    }
+    size_t n = val->ds.n, L = (size_t)lx->L;
+    double *H = malloc(n * L * sizeof *H), *Z = malloc(n * L * sizeof *Z), *M = malloc(n * L * sizeof *M);
+    affect_lexical alone;
+    memset(&alone, 0, sizeof alone);
+    int rc = H && Z && M ? lexical_alone(lx, &alone, err) : affect_fail(err, AFFECT_ENOMEM, "out of memory");
+    if (!rc) rc = pl_predict(run, tr, NULL, val, run->eval_batch, H, NULL, err);
+    if (!rc) rc = pl_predict(run, tr, &alone, val, run->eval_batch, Z, NULL, err);
+    for (size_t i = 0; !rc && i < n * L; i++) {
+        H[i] = logit_of(H[i]);
+        Z[i] = logit_of(Z[i]);
+    }
+    double best = -INFINITY, bw = lc->weight, at[21];
+    for (int k = 0; k <= 20 && !rc; k++) {
+        double w = k / 20.0, macro, micro;
+        for (size_t i = 0; i < n; i++)
+            for (size_t l = 0; l < L; l++) {
+                double z = lx->mix[l] > 0 ? (1 - w) * H[i * L + l] + w * Z[i * L + l] : H[i * L + l];
+                M[i * L + l] = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+            }
+        rc = pl_auc_of(val, M, &macro, &micro, err);
+        at[k] = macro;
+        /* ties go to the weight nearer the configured one */
+        if (!rc && isfinite(macro) &&
+            (macro > best + 1e-12 || (macro > best - 1e-12 && fabs(w - lc->weight) < fabs(bw - lc->weight)))) {
+            best = macro;
+            bw = w;
+        }
+    }
+    if (!rc && isfinite(best)) {
+        for (size_t l = 0; l < L; l++)
+            if (lx->mix[l] > 0) lx->mix[l] = (float)bw;
+        *chosen = bw;
+        pl_note(run, NULL, "lexical weight %.2f chosen on %zu validation entries (macro AUC: encoder alone %.4f, "
+                "lexical alone %.4f, mixed %.4f)", bw, n, at[0], at[20], best);
+    }
+    affect_lexical_free(&alone);
+    free(H);
+    free(Z);
+    free(M);
+    return rc;
+}
+
 /* What each half of the mixed model scores on its own (Lemotif test AUCs, EmoInt dev
  * Pearson), for analysis_metrics.json's "lexical" member: whether the mix pays must be
  * visible in the run itself. P (test n,L) and I (emo_dev n) are scratch. */
@@ -232,10 +302,13 @@ int pl_lexical_parts(pl_run *run, affect_trainer *tr, const affect_lexical *lx, 
     if (mixed == 0) v[1][0] = v[1][1] = NAN;
     if (lx->in.G == 0) v[1][2] = NAN;
     const struct affect_lexical_config *lc = &c->training.lemotif.lexical;
-    json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"intensity_weight\":%.17g,"
+    json_buf_printf(out, "\"lexical\":{\"weight\":%.17g,\"c\":%.17g,\"class_weight\":\"%s\",\"goemotions\":%.17g,"
+                    "\"chars\":%.17g,\"chars_buckets\":%d,\"bigrams\":%.17g,\"bigram_buckets\":%d,\"intensity_weight\":%.17g,"
                     "\"intensity_alpha\":%.17g,\"intensity_goemotions\":%.17g,\"intensity_chars\":%.17g", lc->weight,
-                    lc->c, lc->class_weight, lc->intensity_weight, lc->intensity_alpha, lc->intensity_goemotions,
-                    lc->intensity_chars);
+                    lc->c, lc->class_weight, lc->goemotions, lc->chars, lc->chars_buckets, lc->bigrams, lc->bigram_buckets,
+                    lc->intensity_weight, lc->intensity_alpha, lc->intensity_goemotions, lc->intensity_chars);
+    json_buf_printf(out, isfinite(run->weight_chosen) ? ",\"weight_chosen\":%.17g" : ",\"weight_chosen\":null",
+                    run->weight_chosen);
     json_buf_printf(out, isfinite(run->intensity_weight_chosen) ? ",\"intensity_weight_chosen\":%.17g"
                                                                 : ",\"intensity_weight_chosen\":null",
                     run->intensity_weight_chosen);

@@ -58,13 +58,15 @@ int pl_predict(pl_run *run, affect_trainer *tr, const affect_lexical *lx, const 
                                         err);
         for (int i = 0; i < B && !rc; i++) {
             size_t r = rows[i];
-            if (probs && lx) affect_lexical_mix_row(lx, s->ids[r], (size_t)s->len[r], lg + (size_t)i * L, fid, fval);
-            if (probs)
+            if (probs && lx)
+                rc = affect_lexical_mix_row(lx, s->ids[r], (size_t)s->len[r], s->ds.text[r], s->ds.text_len[r],
+                                            lg + (size_t)i * L, fid, fval, err);
+            if (probs && !rc)
                 for (int l = 0; l < L; l++) {
                     double x = lg[(size_t)i * L + l];
                     probs[r * (size_t)L + l] = 1.0 / (1.0 + exp(-x));
                 }
-            if (intensity && lx)
+            if (!rc && intensity && lx)
                 rc = affect_lexical_mix_intensity(lx, s->ids[r], (size_t)s->len[r], s->ds.text[r], s->ds.text_len[r],
                                                   it + i, fid, fval, err);
             if (intensity) intensity[r] = it[i];

@@ -88,7 +88,7 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
                                affect_error *err) {
     if (!lx || lx->V <= 0) return write_params(path, tr, err);
     size_t n = affect_trainer_num_tensors(tr);
-    affect_st_out *t = calloc(n + 16, sizeof *t);
+    affect_st_out *t = calloc(n + 24, sizeof *t);
     if (!t) return affect_fail(err, AFFECT_ENOMEM, "export: out of memory");
     for (size_t i = 0; i < n; i++) {
         const affect_train_tensor *e = affect_trainer_tensor(tr, i);
@@ -99,19 +99,31 @@ static int write_export_params(const char *path, const affect_trainer *tr, const
     t[n + 2] = (affect_st_out){"lexical.emotion.bias", 0, 1, {lx->L, 0}, lx->b};
     t[n + 3] = (affect_st_out){"lexical.emotion.mix", 0, 1, {lx->L, 0}, lx->mix};
     size_t k = n + 4;
+    /* the auxiliary outputs exist only for a part that reads them (lexical_fit keeps it so) */
+    if (lx->aux.A > 0 && (lx->in.G > 0 || lx->em.aux_w)) {
+        t[k++] = (affect_st_out){"lexical.aux.idf", 0, 1, {lx->V, 0}, lx->aux.idf};
+        t[k++] = (affect_st_out){"lexical.aux.weight", 0, 2, {lx->aux.A, lx->V}, lx->aux.w};
+        t[k++] = (affect_st_out){"lexical.aux.bias", 0, 1, {lx->aux.A, 0}, lx->aux.b};
+        t[k++] = (affect_st_out){"lexical.aux.mean", 0, 1, {lx->aux.A, 0}, lx->aux.mean};
+        t[k++] = (affect_st_out){"lexical.aux.scale", 0, 1, {lx->aux.A, 0}, lx->aux.scale};
+        if (lx->em.aux_w)
+            t[k++] = (affect_st_out){"lexical.emotion.aux_weight", 0, 2, {lx->L, lx->aux.A}, lx->em.aux_w};
+    }
+    if (lx->em.B > 0) {
+        t[k++] = (affect_st_out){"lexical.emotion.char_idf", 0, 1, {lx->em.B, 0}, lx->em.ch_idf};
+        t[k++] = (affect_st_out){"lexical.emotion.char_weight", 0, 2, {lx->L, lx->em.B}, lx->em.ch_w};
+    }
+    if (lx->em.NB > 0) {
+        t[k++] = (affect_st_out){"lexical.emotion.bigram_idf", 0, 1, {lx->em.NB, 0}, lx->em.bi_idf};
+        t[k++] = (affect_st_out){"lexical.emotion.bigram_weight", 0, 2, {lx->L, lx->em.NB}, lx->em.bi_w};
+    }
     if (lx->in.G > 0) {
         t[k++] = (affect_st_out){"lexical.intensity.idf", 0, 1, {lx->V, 0}, lx->in.idf};
         t[k++] = (affect_st_out){"lexical.intensity.weight", 0, 2, {lx->in.G, lx->V}, lx->in.w};
         t[k++] = (affect_st_out){"lexical.intensity.bias", 0, 1, {lx->in.G, 0}, lx->in.b};
         t[k++] = (affect_st_out){"lexical.intensity.mix", 0, 1, {lx->in.G, 0}, lx->in.mix};
-        if (lx->aux.A > 0) {
+        if (lx->aux.A > 0)
             t[k++] = (affect_st_out){"lexical.intensity.aux_weight", 0, 2, {lx->in.G, lx->aux.A}, lx->in.aux_w};
-            t[k++] = (affect_st_out){"lexical.aux.idf", 0, 1, {lx->V, 0}, lx->aux.idf};
-            t[k++] = (affect_st_out){"lexical.aux.weight", 0, 2, {lx->aux.A, lx->V}, lx->aux.w};
-            t[k++] = (affect_st_out){"lexical.aux.bias", 0, 1, {lx->aux.A, 0}, lx->aux.b};
-            t[k++] = (affect_st_out){"lexical.aux.mean", 0, 1, {lx->aux.A, 0}, lx->aux.mean};
-            t[k++] = (affect_st_out){"lexical.aux.scale", 0, 1, {lx->aux.A, 0}, lx->aux.scale};
-        }
         if (lx->in.B > 0) {
             t[k++] = (affect_st_out){"lexical.intensity.char_idf", 0, 1, {lx->in.B, 0}, lx->in.ch_idf};
             t[k++] = (affect_st_out){"lexical.intensity.char_weight", 0, 2, {lx->in.G, lx->in.B}, lx->in.ch_w};
@@ -551,11 +563,19 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
     if (lx && lx->V > 0) {
         bad |= json_buf_printf(&b, ",\"lexical\":{\"features\":\"%s\",\"vocab_size\":%d", AFFECT_LEXICAL_FEATURES,
                                lx->V);
-        if (lx->aux.A > 0 && lx->in.G > 0) {
+        if (lx->aux.A > 0 && (lx->in.G > 0 || lx->em.aux_w)) {
             bad |= json_buf_printf(&b, ",\"aux\":{\"name\":");
             bad |= json_buf_string(&b, lx->aux.name, strlen(lx->aux.name));
             bad |= json_buf_printf(&b, ",\"outputs\":%d}", lx->aux.A);
+            if (lx->em.aux_w) bad |= json_buf_printf(&b, ",\"emotion_aux\":true");
         }
+        if (lx->em.B > 0)
+            bad |= json_buf_printf(&b, ",\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[%d,%d],"
+                                   "\"buckets\":%d,\"hash\":\"murmurhash3_32\"}", lx->em.ngram_min, lx->em.ngram_max,
+                                   lx->em.B);
+        if (lx->em.NB > 0)
+            bad |= json_buf_printf(&b, ",\"emotion_bigrams\":{\"of\":\"token_ids\",\"buckets\":%d,"
+                                   "\"hash\":\"murmurhash3_32\"}", lx->em.NB);
         if (lx->in.G > 0) bad |= json_buf_printf(&b, ",\"intensity\":[");
         for (int g = 0; g < lx->in.G; g++) {
             bad |= json_buf_printf(&b, "%s{\"name\":", g ? "," : "");

@@ -279,7 +279,8 @@ static int fit_rows_build(fit_rows *f, int V, const int32_t *const *ids, const i
 /* Where a regression's weights go: the vocabulary's columns (colof: id -> column), then
  * optionally B character-bucket columns from column coff (ccolof: bucket -> column within
  * them; each weight times cscale, the block's scale, so inference reads the unscaled
- * features), then the A dense columns that end the matrix. */
+ * features), likewise NB bigram-bucket columns from boff, then the A dense columns that end
+ * the matrix. */
 typedef struct layout {
     int V;
     const int32_t *colof;
@@ -288,12 +289,16 @@ typedef struct layout {
     size_t coff;
     double cscale;
     int A;
+    int NB;                /* bigram buckets (0: none), columns from boff, bcolof, scale bscale */
+    const int32_t *bcolof;
+    size_t boff;
+    double bscale;
 } layout;
 
 /* Solves one regression from zero and writes its weights over the vocabulary (w), the
  * character buckets (ch_w, when the layout has them), the dense columns (aux_w) and the bias. */
-static int solve(const problem *p, const layout *lay, int max_iter, double tol, float *w, float *ch_w, float *aux_w,
-                 double *b, affect_error *err) {
+static int solve(const problem *p, const layout *lay, int max_iter, double tol, float *w, float *ch_w, float *bi_w,
+                 float *aux_w, double *b, affect_error *err) {
     size_t dim = p->x->d + 1;
     double *theta = calloc(dim, sizeof *theta);
     double *work = malloc((2 * LBFGS_M + 4) * dim * sizeof *work);
@@ -306,6 +311,8 @@ static int solve(const problem *p, const layout *lay, int max_iter, double tol, 
     for (size_t id = 0; id < (size_t)lay->V; id++) w[id] = lay->colof[id] >= 0 ? (float)theta[lay->colof[id]] : 0.0f;
     for (size_t k = 0; k < (size_t)lay->B; k++)
         ch_w[k] = lay->ccolof[k] >= 0 ? (float)(lay->cscale * theta[lay->coff + (size_t)lay->ccolof[k]]) : 0.0f;
+    for (size_t k = 0; k < (size_t)lay->NB; k++)
+        bi_w[k] = lay->bcolof[k] >= 0 ? (float)(lay->bscale * theta[lay->boff + (size_t)lay->bcolof[k]]) : 0.0f;
     for (int j = 0; j < lay->A; j++) aux_w[j] = (float)theta[p->x->d - (size_t)lay->A + (size_t)j];
     *b = theta[p->x->d];
     free(theta);
@@ -313,23 +320,94 @@ static int solve(const problem *p, const layout *lay, int max_iter, double tol, 
     return AFFECT_OK;
 }
 
+static int csr_hstack(const csr *x, const csr *xc, double cscale, const csr *xb, double bscale, const double *U, int A,
+                      csr *out, affect_error *err);
+static int char_rows(const affect_lexical *lx, int cut, int nmin, int nmax, int B, const int32_t *const *ids,
+                     const int *lens, const char *const *texts, const size_t *text_lens, size_t n, const uint8_t *sel,
+                     int32_t ***bk, int **bkn, affect_error *err);
+static void char_rows_free(int32_t **bk, int *bkn, size_t n);
+
+/* The token-bigram buckets of every selected row (affect_lexical_bigrams over idf) into
+ * bk[i][0..bkn[i]) (unselected rows: none; freed by char_rows_free). */
+static int bigram_rows(const float *idf, int V, int NB, const int32_t *const *ids, const int *lens, size_t n,
+                       const uint8_t *sel, int32_t ***bk, int **bkn, affect_error *err) {
+    *bk = calloc(n ? n : 1, sizeof **bk);
+    *bkn = calloc(n ? n : 1, sizeof **bkn);
+    if (!*bk || !*bkn) return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (sel && !sel[i]) continue;
+        size_t len = lens[i] > 0 ? (size_t)lens[i] : 0;
+        if (!((*bk)[i] = malloc((len ? len : 1) * sizeof ***bk)))
+            return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory for the bigrams of row %zu", i);
+        (*bkn)[i] = (int)affect_lexical_bigrams(idf, V, ids[i], len, NB, (*bk)[i]);
+    }
+    return AFFECT_OK;
+}
+static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *const *ids, const int *lens,
+                       double aux_scale, float *mean, float *scale, double *U, affect_error *err);
+
+/* The optional blocks (character n-grams, auxiliary logits) are built once and shared by every
+ * label's regression; only the row weights and targets change from label to label. */
 int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *ids, const int *lens,
                        size_t n, const float *labels, const uint8_t *label_row, const int32_t *exclude,
                        int n_exclude, const affect_lexical_fit_opts *opts, affect_error *err) {
+    double cs = opts ? opts->char_scale : 0, as = opts ? opts->aux_scale : 0, bs = opts ? opts->bigram_scale : 0;
     if (!out || !ids || !lens || !labels || !opts || V <= 0 || L <= 0 || !(opts->c > 0) || !(opts->mix >= 0) ||
-        !(opts->mix <= 1))
-        return affect_fail(err, AFFECT_EARG, "lexical fit: bad arguments (V=%d, L=%d, c=%g, mix=%g)", V, L,
-                           opts ? opts->c : 0.0, opts ? opts->mix : 0.0);
+        !(opts->mix <= 1) || !(cs >= 0 && isfinite(cs)) || (cs > 0 && (!opts->texts || !opts->text_lens)) ||
+        !(as >= 0 && isfinite(as)) || (opts->aux && opts->aux->V != V) || !(bs >= 0 && isfinite(bs)))
+        return affect_fail(err, AFFECT_EARG, "lexical fit: bad arguments (V=%d, L=%d, c=%g, mix=%g, char_scale=%g, "
+                           "aux_scale=%g)", V, L, opts ? opts->c : 0.0, opts ? opts->mix : 0.0, cs, as);
     int max_iter = opts->max_iter > 0 ? opts->max_iter : 1000;
     double tol = opts->tol > 0 ? opts->tol : 1e-8;
+    int B = opts->buckets > 0 ? opts->buckets : AFFECT_LEXICAL_DEFAULT_BUCKETS;
+    int nmin = opts->ngram_min > 0 ? opts->ngram_min : 2, nmax = opts->ngram_max > 0 ? opts->ngram_max : 5;
+    int NB = opts->bigram_buckets > 0 ? opts->bigram_buckets : 16384;
+    int want_aux = opts->aux && opts->aux->aux.A > 0 && as > 0;
     affect_lexical lx;
     int rc = affect_lexical_init(&lx, V, L, err);
     if (rc) return rc;
+    if (want_aux && !(rc = affect_lexical_copy_aux(opts->aux, &lx, err))) rc = affect_lexical_init_emotion_aux(&lx, err);
+    if (!rc && cs > 0) rc = affect_lexical_init_emotion_chars(&lx, B, nmin, nmax, err);
+    if (!rc && bs > 0) rc = affect_lexical_init_emotion_bigrams(&lx, NB, err);
+    int A = want_aux ? lx.aux.A : 0;
     fit_rows f;
-    rc = fit_rows_build(&f, V, ids, lens, n, label_row, exclude, n_exclude, lx.idf, err);
+    memset(&f, 0, sizeof f);
+    if (!rc) rc = fit_rows_build(&f, V, ids, lens, n, label_row, exclude, n_exclude, lx.idf, err);
     const csr *x = &f.x;
-    double *s = f.s, *t = f.t;
+    csr xa = {0}, xc = {0}, xb = {0};
+    double *s = f.s, *t = f.t, *U = NULL;
+    float *mean = NULL, *scale = NULL, *aw = NULL;
+    int32_t **bk = NULL, *ccolof = NULL, *bcolof = NULL;
+    int *bkn = NULL;
     size_t m = x->m;
+    if (!rc && bs > 0) {
+        bcolof = malloc((size_t)NB * sizeof *bcolof);
+        rc = bcolof ? bigram_rows(lx.idf, V, NB, ids, lens, n, label_row, &bk, &bkn, err)
+                    : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+        if (!rc) rc = tfidf_build(NB, (const int32_t *const *)bk, bkn, n, label_row, NULL, 0, lx.em.bi_idf, &xb, bcolof, err);
+        char_rows_free(bk, bkn, n);
+        bk = NULL;
+        bkn = NULL;
+    }
+    if (!rc && cs > 0) {
+        ccolof = malloc((size_t)B * sizeof *ccolof);
+        rc = ccolof ? char_rows(&lx, 0, nmin, nmax, B, ids, lens, opts->texts, opts->text_lens, n, label_row, &bk, &bkn,
+                                err)
+                    : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+        if (!rc) rc = tfidf_build(B, (const int32_t *const *)bk, bkn, n, label_row, NULL, 0, lx.em.ch_idf, &xc, ccolof, err);
+        char_rows_free(bk, bkn, n);
+    }
+    if (!rc && A > 0) {
+        U = malloc((m ? m : 1) * (size_t)A * sizeof *U);
+        mean = malloc((size_t)A * sizeof *mean);
+        scale = malloc((size_t)A * sizeof *scale);
+        aw = malloc((size_t)A * sizeof *aw);
+        if (!U || !mean || !scale || !aw) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
+        if (!rc) rc = aux_columns(&lx, x, ids, lens, as, mean, scale, U, err);
+    }
+    int extra = A > 0 || cs > 0 || bs > 0;
+    if (!rc && extra) rc = csr_hstack(x, cs > 0 ? &xc : NULL, cs, bs > 0 ? &xb : NULL, bs, U, A, &xa, err);
+    layout lay = {V, f.colof, cs > 0 ? B : 0, ccolof, x->d, cs, A, bs > 0 ? NB : 0, bcolof, x->d + xc.d, bs};
     for (int l = 0; l < L && !rc; l++) {
         size_t pos = 0;
         for (size_t r = 0; r < m; r++) {
@@ -342,15 +420,32 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
         double sp = opts->balanced ? (double)m / (2.0 * (double)pos) : 1.0;
         double sn = opts->balanced ? (double)m / (2.0 * (double)neg) : 1.0;
         for (size_t r = 0; r < m; r++) s[r] = t[r] > 0 ? sp : sn;
-        problem p = {x, s, t, opts->c, 0};
-        layout lay = {V, f.colof, 0, NULL, 0, 0, 0};
+        problem p = {extra ? &xa : x, s, t, opts->c, 0};
         double b = 0;
-        if ((rc = solve(&p, &lay, max_iter, tol, lx.w + (size_t)l * (size_t)V, NULL, NULL, &b, err))) break;
+        if ((rc = solve(&p, &lay, max_iter, tol, lx.w + (size_t)l * (size_t)V,
+                        cs > 0 ? lx.em.ch_w + (size_t)l * (size_t)B : NULL,
+                        bs > 0 ? lx.em.bi_w + (size_t)l * (size_t)NB : NULL, aw, &b, err)))
+            break;
+        /* w·((z - mean) * scale) = (w * scale)·z - (w * scale)·mean: inference reads raw z */
+        for (int j = 0; j < A; j++) {
+            double v = (double)aw[j] * (double)scale[j];
+            lx.em.aux_w[(size_t)l * (size_t)A + (size_t)j] = (float)v;
+            b -= v * (double)mean[j];
+        }
         if (opts->balanced) b += log((double)pos / (double)neg);
         lx.b[l] = (float)b;
         lx.mix[l] = (float)opts->mix;
     }
     fit_rows_free(&f);
+    csr_free(&xa);
+    csr_free(&xc);
+    csr_free(&xb);
+    free(ccolof);
+    free(bcolof);
+    free(U);
+    free(mean);
+    free(scale);
+    free(aw);
     if (rc) {
         affect_lexical_free(&lx);
         return rc;
@@ -374,7 +469,9 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
     memset(&fit, 0, sizeof fit);
     memset(&tmp, 0, sizeof tmp);
     tmp.V = lx->V; /* a carrier for the aux part, moved into lx on success */
-    affect_lexical_fit_opts o = {c, 0.0, 0, 0, 0};
+    affect_lexical_fit_opts o;
+    memset(&o, 0, sizeof o);
+    o.c = c;
     int rc = affect_lexical_fit(&fit, lx->V, A, ids, lens, n, labels, NULL, exclude, n_exclude, &o, err);
     if (!rc) rc = affect_lexical_init_aux(&tmp, A, name, err);
     if (!rc) {
@@ -387,11 +484,12 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
     return rc;
 }
 
-/* [x | cscale * xc | U]: x's columns, then xc's (when given; the same rows) numbered after
- * them, then A dense columns with values U (m,A). */
-static int csr_hstack(const csr *x, const csr *xc, double cscale, const double *U, int A, csr *out, affect_error *err) {
-    size_t m = x->m, a = (size_t)A, nnz = x->start[m] + m * a + (xc ? xc->start[m] : 0);
-    size_t d1 = x->d, d2 = xc ? xc->d : 0;
+/* [x | cscale * xc | bscale * xb | U]: x's columns, then xc's and xb's (each when given; the
+ * same rows) numbered after them, then A dense columns with values U (m,A). */
+static int csr_hstack(const csr *x, const csr *xc, double cscale, const csr *xb, double bscale, const double *U, int A,
+                      csr *out, affect_error *err) {
+    size_t m = x->m, a = (size_t)A, nnz = x->start[m] + m * a + (xc ? xc->start[m] : 0) + (xb ? xb->start[m] : 0);
+    size_t d1 = x->d, d2 = xc ? xc->d : 0, d3 = xb ? xb->d : 0;
     memset(out, 0, sizeof *out);
     out->start = malloc((m + 1) * sizeof *out->start);
     out->row = malloc((m ? m : 1) * sizeof *out->row);
@@ -399,7 +497,7 @@ static int csr_hstack(const csr *x, const csr *xc, double cscale, const double *
     out->val = malloc((nnz ? nnz : 1) * sizeof *out->val);
     if (!out->start || !out->row || !out->col || !out->val) {
         csr_free(out);
-        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
     }
     size_t k = 0;
     for (size_t r = 0; r < m; r++) {
@@ -413,35 +511,42 @@ static int csr_hstack(const csr *x, const csr *xc, double cscale, const double *
             out->col[k] = (int32_t)(d1 + (size_t)xc->col[q]);
             out->val[k] = cscale * xc->val[q];
         }
+        for (size_t q = xb ? xb->start[r] : 0; xb && q < xb->start[r + 1]; q++, k++) {
+            out->col[k] = (int32_t)(d1 + d2 + (size_t)xb->col[q]);
+            out->val[k] = bscale * xb->val[q];
+        }
         for (size_t j = 0; j < a; j++, k++) {
-            out->col[k] = (int32_t)(d1 + d2 + j);
+            out->col[k] = (int32_t)(d1 + d2 + d3 + j);
             out->val[k] = U[r * a + j];
         }
     }
     out->start[m] = k;
     out->m = m;
-    out->d = d1 + d2 + a;
+    out->d = d1 + d2 + d3 + a;
     return AFFECT_OK;
 }
 
-/* The character n-gram buckets of every selected row's text, as the model that reads the row
- * sees it (its prefix cut off), into bk[i][0..bkn[i]) (unselected rows: none). */
-static int char_rows(const affect_lexical *lx, const int32_t *const *ids, const int *lens, const char *const *texts,
-                     const size_t *text_lens, size_t n, const uint8_t *sel, int32_t ***bk, int **bkn, affect_error *err) {
+/* The character n-gram buckets (nmin..nmax code points, B buckets) of every selected row's
+ * text into bk[i][0..bkn[i]) (unselected rows: none); with cut, as the intensity model that
+ * reads the row sees it (its prefix cut off). */
+static int char_rows(const affect_lexical *lx, int cut, int nmin, int nmax, int B, const int32_t *const *ids,
+                     const int *lens, const char *const *texts, const size_t *text_lens, size_t n, const uint8_t *sel,
+                     int32_t ***bk, int **bkn, affect_error *err) {
     *bk = calloc(n ? n : 1, sizeof **bk);
     *bkn = calloc(n ? n : 1, sizeof **bkn);
-    if (!*bk || !*bkn) return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+    if (!*bk || !*bkn) return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
     for (size_t i = 0; i < n; i++) {
         if (sel && !sel[i]) continue;
-        if (!texts[i]) return affect_fail(err, AFFECT_EARG, "lexical intensity fit: row %zu has no text", i);
+        if (!texts[i]) return affect_fail(err, AFFECT_EARG, "lexical fit: row %zu has no text", i);
         size_t len = text_lens[i];
-        const char *t = affect_lexical_model_text(lx, affect_lexical_intensity_model(lx, ids[i], (size_t)lens[i]),
-                                                  texts[i], &len);
-        size_t cap = affect_lexical_char_ngram_bound(len, lx->in.ngram_min, lx->in.ngram_max);
+        const char *t = cut ? affect_lexical_model_text(lx, affect_lexical_intensity_model(lx, ids[i], (size_t)lens[i]),
+                                                        texts[i], &len)
+                            : texts[i];
+        size_t cap = affect_lexical_char_ngram_bound(len, nmin, nmax);
         if (!cap || !((*bk)[i] = malloc(cap * sizeof ***bk)))
-            return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory for the n-grams of row %zu", i);
-        size_t k = affect_lexical_char_ngrams(t, len, lx->in.ngram_min, lx->in.ngram_max, lx->in.B, (*bk)[i]);
-        if (k > INT32_MAX) return affect_fail(err, AFFECT_EARG, "lexical intensity fit: row %zu is too long", i);
+            return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory for the n-grams of row %zu", i);
+        size_t k = affect_lexical_char_ngrams(t, len, nmin, nmax, B, (*bk)[i]);
+        if (k > INT32_MAX) return affect_fail(err, AFFECT_EARG, "lexical fit: row %zu is too long", i);
         (*bkn)[i] = (int)k;
     }
     return AFFECT_OK;
@@ -466,7 +571,7 @@ static int aux_columns(const affect_lexical *lx, const csr *x, const int32_t *co
     if (!fid || !fval) {
         free(fid);
         free(fval);
-        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        return affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
     }
     for (size_t r = 0; r < m; r++) {
         size_t i = x->row[r];
@@ -497,16 +602,17 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
     int B = o && o->buckets > 0 ? o->buckets : AFFECT_LEXICAL_DEFAULT_BUCKETS;
     int nmin = o && o->ngram_min > 0 ? o->ngram_min : 2, nmax = o && o->ngram_max > 0 ? o->ngram_max : 5;
     if (!lx || !o || lx->V <= 0 || lx->in.G != 0 || !ids || !lens || !target || !(o->alpha > 0) || !(o->mix >= 0) ||
-        !(o->mix <= 1) || G < 1 || (G > 1 && !group) || (lx->aux.A > 0 && !(o->aux_scale > 0 && isfinite(o->aux_scale))) ||
+        !(o->mix <= 1) || G < 1 || (G > 1 && !group) || (lx->aux.A > 0 && !(o->aux_scale >= 0 && isfinite(o->aux_scale))) ||
         !(cs >= 0 && isfinite(cs)) || (cs > 0 && (!texts || !text_lens)))
         return affect_fail(err, AFFECT_EARG, "lexical intensity fit: bad arguments (G=%d, alpha=%g, mix=%g, "
                            "aux_scale=%g, char_scale=%g)", G, o ? o->alpha : 0.0, o ? o->mix : 0.0,
                            o ? o->aux_scale : 0.0, cs);
-    int V = lx->V, A = lx->aux.A;
+    /* aux outputs that only the emotions read (aux_scale 0): zero weights here */
+    int V = lx->V, A = o->aux_scale > 0 ? lx->aux.A : 0;
     affect_lexical tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.V = V; /* a carrier for the intensity part, moved into lx on success */
-    tmp.aux.A = A; /* sizes aux_w; the aux weights themselves stay in lx */
+    tmp.aux.A = lx->aux.A; /* sizes aux_w; the aux weights themselves stay in lx */
     int rc = affect_lexical_init_intensity(&tmp, G, names, prefix, prefix_len, err);
     if (!rc && cs > 0) rc = affect_lexical_init_intensity_chars(&tmp, B, nmin, nmax, err);
     if (rc) {
@@ -524,8 +630,8 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
     size_t m = x->m;
     if (!rc && cs > 0) {
         ccolof = malloc((size_t)B * sizeof *ccolof);
-        rc = ccolof ? char_rows(&tmp, ids, lens, texts, text_lens, n, target_row, &bk, &bkn, err)
-                    : affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        rc = ccolof ? char_rows(&tmp, 1, nmin, nmax, B, ids, lens, texts, text_lens, n, target_row, &bk, &bkn, err)
+                    : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
         if (!rc)
             rc = tfidf_build(B, (const int32_t *const *)bk, bkn, n, target_row, NULL, 0, tmp.in.ch_idf, &xc, ccolof, err);
         char_rows_free(bk, bkn, n);
@@ -534,12 +640,12 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
         U = malloc(m * (size_t)A * sizeof *U);
         mean = malloc((size_t)A * sizeof *mean);
         scale = malloc((size_t)A * sizeof *scale);
-        if (!U || !mean || !scale) rc = affect_fail(err, AFFECT_ENOMEM, "lexical intensity fit: out of memory");
+        if (!U || !mean || !scale) rc = affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
         if (!rc) rc = aux_columns(lx, x, ids, lens, o->aux_scale, mean, scale, U, err);
     }
-    if (!rc && (A > 0 || cs > 0)) rc = csr_hstack(x, cs > 0 ? &xc : NULL, cs, U, A, &xa, err);
+    if (!rc && (A > 0 || cs > 0)) rc = csr_hstack(x, cs > 0 ? &xc : NULL, cs, NULL, 0, U, A, &xa, err);
     for (size_t r = 0; !rc && r < m; r++) t[r] = target[x->row[r]];
-    layout lay = {V, f.colof, cs > 0 ? B : 0, ccolof, x->d, cs, A};
+    layout lay = {V, f.colof, cs > 0 ? B : 0, ccolof, x->d, cs, A, 0, NULL, 0, 0};
     /* model 0 on every row, model g on the rows of group g - 1 */
     for (int g = 0; g < G && !rc; g++) {
         size_t k = 0;
@@ -551,7 +657,7 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
         problem p = {A > 0 || cs > 0 ? &xa : x, s, t, 1.0 / o->alpha, 1};
         double b = 0;
         if ((rc = solve(&p, &lay, 1000, 1e-8, tmp.in.w + (size_t)g * (size_t)V,
-                        cs > 0 ? tmp.in.ch_w + (size_t)g * (size_t)B : NULL,
+                        cs > 0 ? tmp.in.ch_w + (size_t)g * (size_t)B : NULL, NULL,
                         A ? tmp.in.aux_w + (size_t)g * (size_t)A : NULL, &b, err)))
             break;
         tmp.in.b[g] = (float)b;

@@ -23,12 +23,30 @@ typedef struct affect_lexical_fit_opts {
     int balanced;      /* 1: class_weight="balanced" (then the bias is re-calibrated) */
     int max_iter;      /* L-BFGS iterations per label (0: 1000) */
     double tol;        /* stop when max |gradient| <= tol * max(1, its first value) (0: 1e-8) */
+    const affect_lexical *aux; /* NULL, or a model whose auxiliary outputs join the features */
+    double aux_scale;  /* > 0 with aux: the scale of their standardised logits; 0: not read */
+    double char_scale; /* 0: no character n-grams; > 0: their tf-idf block's scale */
+    int buckets;       /* character n-gram buckets (0: AFFECT_LEXICAL_DEFAULT_BUCKETS) */
+    int ngram_min, ngram_max; /* n-gram lengths in code points (0: 2 and 5) */
+    double bigram_scale; /* 0: no token bigrams; > 0: their tf-idf block's scale */
+    int bigram_buckets;  /* their hash buckets (0: 16384) */
+    const char *const *texts; /* (n) the rows' texts, read with char_scale > 0 */
+    const size_t *text_lens;  /* (n) their lengths in bytes */
 } affect_lexical_fit_opts;
 
 /* Fits out (zeroed, or a model it replaces) (V ids, L labels) on the rows i with label_row[i] != 0 (label_row NULL: every
  * row): ids[i][0..lens[i]) their token ids, labels (n,L) row-major targets (> 0.5 counts as
  * positive). Ids in exclude[0..n_exclude) (special tokens) get idf 0. A label without a
- * positive or without a negative row gets w = 0, b = 0, mix = 0. */
+ * positive or without a negative row gets w = 0, b = 0, mix = 0.
+ * Optional features, after the token tf-idf block, as for the intensity ridges: with
+ * char_scale > 0, char_scale * the hashed character n-gram tf-idf of texts[i] (the whole
+ * text; an idf of their own over the fitted rows); with opts->aux and aux_scale > 0, its
+ * auxiliary outputs (copied into out) as aux_scale * StandardScaler() of their logits over
+ * the fitted rows: scikit-learn's LogisticRegression on hstack([tfidf, char_scale * chars,
+ * aux_scale * standardised logits]). The standardisation is folded into em.aux_w and the
+ * bias, so inference reads the raw logits. With bigram_scale > 0, bigram_scale * the tf-idf of
+ * the hashed token bigrams (affect_lexical_bigrams over the fitted idf; an idf of their own)
+ * joins after the character block. */
 int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *ids, const int *lens,
                        size_t n, const float *labels, const uint8_t *label_row, const int32_t *exclude,
                        int n_exclude, const affect_lexical_fit_opts *opts, affect_error *err);

@@ -19,7 +19,15 @@
  * also aidf (V), aweight (A*V), abias (A), amean (A), ascale (A), iaux (G*A) and aeval
  * (ieval rows * A): the standardised aux logits of each ieval row; with chars also chidf (B),
  * chweight (G*B), ngram_len (ieval rows: how many n-grams each text has, its model's prefix
- * cut off) and ngram_buckets (those n-grams' buckets, row after row). */
+ * cut off) and ngram_buckets (those n-grams' buckets, row after row).
+ * A line "eaux SCALE" (after the aux line) makes the emotion regressions read the aux outputs
+ * (then fitted on the afit rows first) at that scale; a line "echars B NMIN NMAX SCALE" gives
+ * them character n-grams of their rows' texts (after " | "). The eval logits then include
+ * those parts (computed by affect_lexical_mix_row), and OUT.bin also holds eaux (L*A: the
+ * weights of the raw aux logits) and/or echidf (B), echweight (L*B). A line "ebigrams NB
+ * SCALE" gives them hashed token bigrams; OUT.bin then also holds ebiidf (NB), ebiweight (L*NB)
+ * and ebibuckets (the bigram buckets of every eval row, row after row) with ebilen (their
+ * count per eval row). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +84,8 @@ int main(int argc, char **argv) {
     char line[65536];
     int G = 0, np = 0;
     double alpha = 1, imix = 0, aux_c = 1, aux_scale = 0;
-    int A = 0, CB = 0, cmin = 0, cmax = 0;
-    double cscale = 0;
+    int A = 0, CB = 0, cmin = 0, cmax = 0, EB = 0, emin = 0, emax = 0, NB = 0;
+    double cscale = 0, eaux = 0, escale = 0, bscale = 0;
     const char *gnames[64];
     int32_t *gprefix[64];
     int gplen[64];
@@ -97,6 +105,19 @@ int main(int argc, char **argv) {
         }
         if (!strncmp(p, "aux ", 4)) {
             if (sscanf(p + 4, "%d %lf %lf", &A, &aux_c, &aux_scale) != 3 || A < 1 || A > 64) die("bad aux line");
+            continue;
+        }
+        if (!strncmp(p, "eaux ", 5)) {
+            if (sscanf(p + 5, "%lf", &eaux) != 1 || !(eaux > 0) || A < 1) die("bad eaux line (or before aux)");
+            continue;
+        }
+        if (!strncmp(p, "ebigrams ", 9)) {
+            if (sscanf(p + 9, "%d %lf", &NB, &bscale) != 2 || NB < 1 || !(bscale > 0)) die("bad ebigrams line");
+            continue;
+        }
+        if (!strncmp(p, "echars ", 7)) {
+            if (sscanf(p + 7, "%d %d %d %lf", &EB, &emin, &emax, &escale) != 4 || EB < 1 || !(escale > 0))
+                die("bad echars line");
             continue;
         }
         if (!strncmp(p, "chars ", 6)) {
@@ -184,28 +205,85 @@ int main(int argc, char **argv) {
     int *lens;
     float *Y;
     size_t nf = gather(rows, nr, 1, L, &ids, &lens, &Y);
-    affect_lexical lx;
+    affect_lexical lx, auxm;
     memset(&lx, 0, sizeof lx);
-    affect_lexical_fit_opts o = {C, mix, balanced, 0, 0};
+    memset(&auxm, 0, sizeof auxm);
     affect_error err;
+    if (eaux > 0) { /* the aux outputs first: the emotion regressions read them */
+        const int32_t **xids;
+        int *xlens;
+        float *XY;
+        size_t na = gather(rows, nr, 4, A, &xids, &xlens, &XY);
+        if (affect_lexical_init(&auxm, V, 1, &err) ||
+            affect_lexical_fit_aux(&auxm, "aux", A, xids, xlens, na, XY, ex, nex, aux_c, &err))
+            die(err.msg);
+        free(xids);
+        free(xlens);
+        free(XY);
+    }
+    const char **ftexts = xmalloc((nf ? nf : 1) * sizeof *ftexts);
+    size_t *ftlens = xmalloc((nf ? nf : 1) * sizeof *ftlens);
+    for (size_t i = 0, j = 0; i < nr; i++)
+        if (rows[i].fit == 1) {
+            ftexts[j] = rows[i].text ? rows[i].text : "";
+            ftlens[j] = strlen(ftexts[j]);
+            j++;
+        }
+    affect_lexical_fit_opts o;
+    memset(&o, 0, sizeof o);
+    o.c = C;
+    o.mix = mix;
+    o.balanced = balanced;
+    o.aux = eaux > 0 ? &auxm : NULL;
+    o.aux_scale = eaux;
+    o.char_scale = escale;
+    o.buckets = EB;
+    o.ngram_min = emin;
+    o.ngram_max = emax;
+    o.bigram_scale = bscale;
+    o.bigram_buckets = NB;
+    o.texts = ftexts;
+    o.text_lens = ftlens;
     if (affect_lexical_fit(&lx, V, L, ids, lens, nf, Y, NULL, ex, nex, &o, &err)) die(err.msg);
+    free(ftexts);
+    free(ftlens);
+    affect_lexical_free(&auxm);
 
+    /* the lexical logit alone: mix 1 on every fitted label, the head's logit 0 */
     double *logits = xmalloc((ne ? ne : 1) * (size_t)L * sizeof *logits);
+    double *bilen = xmalloc((ne ? ne : 1) * sizeof *bilen), *bib = NULL;
+    size_t nbib = 0;
+    float *keep_mix = xmalloc((size_t)L * sizeof *keep_mix), *lg = xmalloc((size_t)L * sizeof *lg);
+    for (int l = 0; l < L; l++) {
+        keep_mix[l] = lx.mix[l];
+        if (lx.mix[l] > 0) lx.mix[l] = 1.0f;
+    }
     for (size_t i = 0, k = 0; i < nr; i++) {
         if (rows[i].fit != 0) continue;
         size_t n = (size_t)rows[i].n;
-        int32_t *fid = xmalloc(n * sizeof *fid);
-        float *fval = xmalloc(n * sizeof *fval);
-        size_t u = affect_lexical_features(lx.idf, V, rows[i].ids, n, fid, fval);
-        for (int l = 0; l < L; l++) {
-            double z = lx.b[l];
-            for (size_t j = 0; j < u; j++) z += (double)lx.w[(size_t)l * (size_t)V + (size_t)fid[j]] * fval[j];
-            logits[k * (size_t)L + (size_t)l] = z;
+        int32_t *fid = xmalloc((n ? n : 1) * sizeof *fid);
+        float *fval = xmalloc((n ? n : 1) * sizeof *fval);
+        const char *t = rows[i].text ? rows[i].text : "";
+        memset(lg, 0, (size_t)L * sizeof *lg);
+        if (affect_lexical_mix_row(&lx, rows[i].ids, n, t, strlen(t), lg, fid, fval, &err)) die(err.msg);
+        for (int l = 0; l < L; l++) logits[k * (size_t)L + (size_t)l] = lg[l];
+        if (lx.em.NB > 0) {
+            int32_t *bk = xmalloc((n ? n : 1) * sizeof *bk);
+            size_t m = affect_lexical_bigrams(lx.idf, V, rows[i].ids, n, lx.em.NB, bk);
+            bilen[k] = (double)m;
+            double *nb = realloc(bib, (nbib + m + 1) * sizeof *nb);
+            if (!nb) die("out of memory");
+            bib = nb;
+            for (size_t j = 0; j < m; j++) bib[nbib++] = bk[j];
+            free(bk);
         }
         free(fid);
         free(fval);
         k++;
     }
+    memcpy(lx.mix, keep_mix, (size_t)L * sizeof *keep_mix);
+    free(keep_mix);
+    free(lg);
     FILE *o2 = fopen(argv[2], "wb");
     if (!o2) die("cannot write the output");
     put_floats(o2, "idf", lx.idf, (size_t)V);
@@ -213,8 +291,21 @@ int main(int argc, char **argv) {
     put_floats(o2, "bias", lx.b, (size_t)L);
     put_floats(o2, "mix", lx.mix, (size_t)L);
     put_record(o2, "eval_logits", logits, ne * (size_t)L);
+    if (lx.em.aux_w) put_floats(o2, "eaux", lx.em.aux_w, (size_t)L * (size_t)lx.aux.A);
+    if (lx.em.B > 0) {
+        put_floats(o2, "echidf", lx.em.ch_idf, (size_t)lx.em.B);
+        put_floats(o2, "echweight", lx.em.ch_w, (size_t)L * (size_t)lx.em.B);
+    }
+    if (lx.em.NB > 0) {
+        put_floats(o2, "ebiidf", lx.em.bi_idf, (size_t)lx.em.NB);
+        put_floats(o2, "ebiweight", lx.em.bi_w, (size_t)L * (size_t)lx.em.NB);
+        put_record(o2, "ebilen", bilen, ne);
+        put_record(o2, "ebibuckets", bib, nbib);
+    }
+    free(bilen);
+    free(bib);
     if (G > 0) {
-        if (A > 0) {
+        if (A > 0 && lx.aux.A == 0) {
             const int32_t **xids;
             int *xlens;
             float *XY;

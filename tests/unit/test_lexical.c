@@ -46,7 +46,7 @@ static void test_mix(void) {
     float logits[2] = {1, -3};
     int32_t fid[4];
     float fval[4];
-    affect_lexical_mix_row(&lx, ids, 4, logits, fid, fval);
+    CHECK(affect_lexical_mix_row(&lx, ids, 4, NULL, 0, logits, fid, fval, &err) == 0, "%s", err.msg);
     double lex0 = 0.5 + 4 / sqrt(2.0);
     CHECK(near(logits[0], 0.75 * 1 + 0.25 * lex0), "mixed logit %g, want %g", logits[0], 0.75 + 0.25 * lex0);
     CHECK(logits[1] == -3, "mix 0 must leave the head's logit alone (%g)", logits[1]);
@@ -151,7 +151,7 @@ static void test_aux(void) {
 
 /* A sorted tensor set over caller-owned f32 data. */
 typedef struct tset {
-    affect_tensor t[16];
+    affect_tensor t[24];
     affect_tensor_set ts;
 } tset;
 
@@ -286,7 +286,23 @@ static void test_meta_and_load(void) {
          "beyond any real vocabulary"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3}}}",
-         "lexical.intensity is missing"},
+         "neither lexical.intensity nor lexical.emotion_aux"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3},\"emotion_aux\":false}}",
+         "neither lexical.intensity nor lexical.emotion_aux"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"emotion_aux\":true}}",
+         "lexical.emotion_aux reads lexical.aux"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3},\"emotion_aux\":1}}",
+         "emotion_aux must be true or false"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],\"buckets\":0,"
+         "\"hash\":\"murmurhash3_32\"}}}",
+         "lexical.emotion_chars must be"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"emotion_bigrams\":{\"of\":\"words\",\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}",
+         "lexical.emotion_bigrams must be"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":0},\"intensity\":[{\"name\":\"\",\"prefix\":[]}]}}",
          "lexical.aux must be"},
@@ -377,11 +393,120 @@ static void test_chars(void) {
     affect_lexical_free(&lx);
 }
 
+/* The emotion regressions' optional parts: GoEmotions-like auxiliary logits (raw, their
+ * standardisation folded in) and character n-grams of the whole text, hand-computed. */
+static void test_emotion_extras(void) {
+    affect_lexical lx;
+    affect_error err = {0};
+    CHECK(affect_lexical_init(&lx, NV, 2, &err) == 0, "%s", err.msg);
+    CHECK(affect_lexical_init_emotion_aux(&lx, &err) == AFFECT_EARG, "emotion aux without aux outputs refused");
+    CHECK(affect_lexical_init_aux(&lx, 2, "g", &err) == 0, "%s", err.msg);
+    CHECK(affect_lexical_init_emotion_aux(&lx, &err) == 0, "%s", err.msg);
+    CHECK(affect_lexical_init_emotion_chars(&lx, 16, 3, 2, &err) == AFFECT_EARG, "n-gram range reversed refused");
+    CHECK(affect_lexical_init_emotion_chars(&lx, 16, 2, 3, &err) == 0, "%s", err.msg);
+    lx.idf[2] = 1;
+    lx.w[2] = 4;                 /* label 0, token 2 */
+    lx.b[0] = 0.5f;
+    lx.mix[0] = 1;
+    lx.mix[1] = 0;               /* label 1: the head alone, its parts never read */
+    lx.aux.idf[2] = 1;
+    lx.aux.w[2] = 3;             /* output 0: z0 = 0.5 + 3 x_2 */
+    lx.aux.b[0] = 0.5f;
+    lx.aux.b[1] = -1;            /* output 1: z1 = -1 */
+    lx.em.aux_w[0] = 0.5f;
+    lx.em.aux_w[1] = 2;
+    lx.em.aux_w[2] = 100;        /* label 1 */
+    /* "ab c", n = 2..3 into 16 buckets: 1 (x2), 6 (x2), 14, 15, 3, 4 (test_chars); idf on 1 and 6 */
+    lx.em.ch_idf[1] = 1;
+    lx.em.ch_idf[6] = 2;
+    lx.em.ch_w[1] = 0.5f;
+    lx.em.ch_w[6] = -1;
+    lx.em.ch_w[16 + 1] = 100;    /* label 1 */
+    int32_t ids[] = {0, 2, 5, 1}, fid[4];
+    float fval[4], logits[2] = {1, -3};
+    CHECK(affect_lexical_mix_row(&lx, ids, 4, NULL, 0, logits, fid, fval, &err) == AFFECT_EARG &&
+          strstr(err.msg, "character"), "emotion n-grams without the text: %s", err.msg);
+    CHECK(affect_lexical_mix_row(&lx, ids, 4, "ab c", 4, logits, fid, fval, &err) == 0, "%s", err.msg);
+    double x1 = (1 + log(2.0)) * 1, x6 = (1 + log(2.0)) * 2, nn = sqrt(x1 * x1 + x6 * x6);
+    double want = 0.5 + 4 + (0.5 * 3.5 + 2 * -1.0) + (0.5 * x1 / nn - x6 / nn);
+    CHECK(near(logits[0], want) && logits[1] == -3, "emotion logit with aux and n-grams %g, want %g (label 1 %g)",
+          logits[0], want, logits[1]);
+    /* bigrams: MurmurHash3 of two little-endian int32s (values from scikit-learn's
+     * murmurhash3_32(struct.pack("<ii", a, b), positive=True)); pairs with an idf-0 id skipped */
+    float bgidf[1001] = {0};
+    bgidf[2] = bgidf[3] = bgidf[5] = bgidf[7] = bgidf[1000] = 1;
+    int32_t seq[] = {5, 7, 5, 0, 1000, 3, -1, 2, 2}, bk[9];
+    uint32_t bwant[] = {3260195672u, 2406741321u, 632131277u, 884972610u}; /* (5,7) (7,5) (1000,3) (2,2) */
+    size_t nb = affect_lexical_bigrams(bgidf, 1001, seq, 9, 1 << 30, bk);
+    int same = nb == 4;
+    for (size_t i = 0; same && i < 4; i++) same = (uint32_t)bk[i] == bwant[i] % (1u << 30);
+    CHECK(same, "bigram buckets (%zu): %d %d %d %d", nb, bk[0], bk[1], bk[2], bk[3]);
+    CHECK(affect_lexical_bigrams(bgidf, 1001, seq, 1, 16, bk) == 0, "one id: no bigram");
+    affect_lexical cp;
+    CHECK(affect_lexical_copy(&lx, &cp, &err) == 0, "%s", err.msg);
+    float lc[2] = {1, -3};
+    CHECK(affect_lexical_mix_row(&cp, ids, 4, "ab c", 4, lc, fid, fval, &err) == 0 && near(lc[0], want) &&
+          cp.em.aux_w != lx.em.aux_w && cp.em.ch_arena != lx.em.ch_arena, "the copy keeps both parts");
+    affect_lexical_free(&cp);
+    affect_lexical_free(&lx);
+
+    /* metadata and tensors: declared parts need their tensors, and bad values are refused */
+    affect_heads_model h;
+    const char *meta = "{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
+                       "\"tfidf-sublinear-l2\",\"vocab_size\":10,\"aux\":{\"name\":\"goemotions\",\"outputs\":3},"
+                       "\"emotion_aux\":true,\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],"
+                       "\"buckets\":8,\"hash\":\"murmurhash3_32\"},\"emotion_bigrams\":{\"of\":\"token_ids\","
+                       "\"buckets\":4,\"hash\":\"murmurhash3_32\"}}}";
+    CHECK(affect_heads_meta_parse(&h, meta, strlen(meta), "m", &err) == 0, "%s", err.msg);
+    CHECK(h.lex.aux.A == 3 && h.lex.em.aux_w && h.lex.em.B == 8 && h.lex.em.NB == 4 && h.lex.in.G == 0,
+          "parsed emotion parts");
+    float idf[NV] = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1}, w[2 * NV] = {0}, b[2] = {0}, mix[2] = {0.5f, 0.5f};
+    float aidf[NV] = {0}, aw[3 * NV] = {0}, ab[3] = {0}, am[3] = {0}, asc[3] = {0}, eaw[2 * 3] = {0};
+    float cidf[8] = {0, 1, 1, 1, 1, 1, 1, 1}, cw[2 * 8] = {0};
+    tset s;
+    memset(&s, 0, sizeof s);
+    add(&s, "lexical.idf", 1, NV, 0, idf);
+    add(&s, "lexical.emotion.weight", 2, 2, NV, w);
+    add(&s, "lexical.emotion.bias", 1, 2, 0, b);
+    add(&s, "lexical.emotion.mix", 1, 2, 0, mix);
+    add(&s, "lexical.aux.idf", 1, NV, 0, aidf);
+    add(&s, "lexical.aux.weight", 2, 3, NV, aw);
+    add(&s, "lexical.aux.bias", 1, 3, 0, ab);
+    add(&s, "lexical.aux.mean", 1, 3, 0, am);
+    add(&s, "lexical.aux.scale", 1, 3, 0, asc);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "lexical.emotion.aux_weight"),
+          "emotion aux declared, weights missing: %s", err.msg);
+    add(&s, "lexical.emotion.aux_weight", 2, 2, 3, eaw);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "lexical.emotion.char_idf"),
+          "emotion n-grams declared, tensors missing: %s", err.msg);
+    add(&s, "lexical.emotion.char_idf", 1, 8, 0, cidf);
+    add(&s, "lexical.emotion.char_weight", 2, 2, 8, cw);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "lexical.emotion.bigram_idf"),
+          "emotion bigrams declared, tensors missing: %s", err.msg);
+    float bidf[4] = {1, 1, 1, 1}, bw[2 * 4] = {0};
+    add(&s, "lexical.emotion.bigram_idf", 1, 4, 0, bidf);
+    add(&s, "lexical.emotion.bigram_weight", 2, 2, 4, bw);
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == 0, "%s", err.msg);
+    bidf[3] = -1;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "bigram_idf[3]"),
+          "negative bigram idf: %s", err.msg);
+    bidf[3] = 1;
+    eaw[4] = NAN;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "emotion.aux_weight"),
+          "NaN emotion aux weight: %s", err.msg);
+    eaw[4] = 0;
+    cw[9] = INFINITY;
+    CHECK(affect_lexical_load(&h.lex, &s.ts, "w", &err) == AFFECT_EFORMAT && strstr(err.msg, "emotion.char_weight"),
+          "infinite emotion character weight: %s", err.msg);
+    affect_heads_model_free(&h);
+}
+
 int main(void) {
     test_chars();
     test_features();
     test_mix();
     test_aux();
+    test_emotion_extras();
     test_meta_and_load();
     return failures ? 1 : 0;
 }

@@ -37,6 +37,28 @@ static int get_num(const json_value *obj, const char *key, double dflt, double *
     return AFFECT_OK;
 }
 
+/* A character n-gram block's metadata ({"analyzer": "char_wb", "ngram_range": [min, max],
+ * "buckets": B, "hash": "murmurhash3_32"}): nothing else is implemented, so nothing else is
+ * accepted. */
+static int chars_meta(const json_value *ch, const char *key, int *nmin, int *nmax, int *nb, const char *source,
+                      affect_error *err) {
+    const json_value *an = ch->type == JSON_OBJECT ? json_get(ch, "analyzer") : NULL;
+    const json_value *hs = ch->type == JSON_OBJECT ? json_get(ch, "hash") : NULL;
+    const json_value *nr = ch->type == JSON_OBJECT ? json_get(ch, "ngram_range") : NULL;
+    const json_value *b = ch->type == JSON_OBJECT ? json_get(ch, "buckets") : NULL;
+    if (!an || an->type != JSON_STRING || strcmp(an->str, "char_wb") || !hs || hs->type != JSON_STRING ||
+        strcmp(hs->str, "murmurhash3_32") || !nr || nr->type != JSON_ARRAY || nr->len != 2 ||
+        !json_is_int(&nr->items[0], 1, AFFECT_LEXICAL_MAX_NGRAM) || !json_is_int(&nr->items[1], 1, AFFECT_LEXICAL_MAX_NGRAM) ||
+        nr->items[1].number < nr->items[0].number || !b || !json_is_int(b, 1, AFFECT_LEXICAL_MAX_BUCKETS))
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.%s must be {\"analyzer\": \"char_wb\", "
+                           "\"ngram_range\": [min, max] within 1..%d, \"buckets\": 1..%d, \"hash\": \"murmurhash3_32\"}",
+                           source, key, AFFECT_LEXICAL_MAX_NGRAM, AFFECT_LEXICAL_MAX_BUCKETS);
+    *nmin = (int)nr->items[0].number;
+    *nmax = (int)nr->items[1].number;
+    *nb = (int)b->number;
+    return AFFECT_OK;
+}
+
 /* The lexical model's sizes and intensity groups (affect_heads.json "lexical"), so its
  * tensors can be loaded against known shapes. */
 static int lexical_meta(affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
@@ -46,6 +68,10 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
     int rc = affect_lexical_init(&h->lex, h->lexical_vocab, h->L, err);
     const json_value *in = json_get(lex, "intensity");
     const json_value *aux = json_get(lex, "aux");
+    const json_value *eaux = json_get(lex, "emotion_aux");
+    if (!rc && eaux && eaux->type != JSON_BOOL)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion_aux must be true or false", source);
+    int want_eaux = eaux && eaux->boolean;
     if (!rc && aux) {
         const json_value *nm = aux->type == JSON_OBJECT ? json_get(aux, "name") : NULL;
         const json_value *na = aux->type == JSON_OBJECT ? json_get(aux, "outputs") : NULL;
@@ -53,13 +79,42 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
             !na || !json_is_int(na, 1, AFFECT_LEXICAL_MAX_AUX))
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux must be {\"name\": string of under %d bytes, "
                                "\"outputs\": 1..%d}", source, AFFECT_LEXICAL_NAME, AFFECT_LEXICAL_MAX_AUX);
-        if (!in)
-            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux is read by the intensity models, and "
-                               "lexical.intensity is missing", source);
+        if (!in && !want_eaux)
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux is read by the intensity models or the emotion "
+                               "regressions, and neither lexical.intensity nor lexical.emotion_aux is there", source);
         if ((uint64_t)h->lexical_vocab * (uint64_t)na->number > ((uint64_t)1 << 30))
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux of %d ids x %d outputs is beyond any real "
                                "vocabulary", source, h->lexical_vocab, (int)na->number);
         rc = affect_lexical_init_aux(&h->lex, (int)na->number, nm->str, err);
+    }
+    if (!rc && want_eaux) {
+        if (!aux)
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion_aux reads lexical.aux, which is missing",
+                               source);
+        rc = affect_lexical_init_emotion_aux(&h->lex, err);
+    }
+    const json_value *ech = json_get(lex, "emotion_chars");
+    if (!rc && ech) {
+        int nmin, nmax, nb;
+        if ((rc = chars_meta(ech, "emotion_chars", &nmin, &nmax, &nb, source, err))) return rc;
+        if ((uint64_t)nb * (uint64_t)(h->L + 1) > ((uint64_t)1 << 30))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion_chars of %d buckets x %d labels is too large",
+                               source, nb, h->L);
+        rc = affect_lexical_init_emotion_chars(&h->lex, nb, nmin, nmax, err);
+    }
+    const json_value *ebi = json_get(lex, "emotion_bigrams");
+    if (!rc && ebi) {
+        const json_value *of = ebi->type == JSON_OBJECT ? json_get(ebi, "of") : NULL;
+        const json_value *hs = ebi->type == JSON_OBJECT ? json_get(ebi, "hash") : NULL;
+        const json_value *nb = ebi->type == JSON_OBJECT ? json_get(ebi, "buckets") : NULL;
+        if (!of || of->type != JSON_STRING || strcmp(of->str, "token_ids") || !hs || hs->type != JSON_STRING ||
+            strcmp(hs->str, "murmurhash3_32") || !nb || !json_is_int(nb, 1, AFFECT_LEXICAL_MAX_BUCKETS))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion_bigrams must be {\"of\": \"token_ids\", "
+                               "\"buckets\": 1..%d, \"hash\": \"murmurhash3_32\"}", source, AFFECT_LEXICAL_MAX_BUCKETS);
+        if ((uint64_t)nb->number * (uint64_t)(h->L + 1) > ((uint64_t)1 << 30))
+            return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion_bigrams of %d buckets x %d labels is too large",
+                               source, (int)nb->number, h->L);
+        rc = affect_lexical_init_emotion_bigrams(&h->lex, (int)nb->number, err);
     }
     if (!rc && !in && json_get(lex, "intensity_chars"))
         return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars is read by the intensity models, and "
@@ -112,22 +167,12 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
     free(plen);
     const json_value *ch = json_get(lex, "intensity_chars");
     if (rc || !ch) return rc;
-    const json_value *an = ch->type == JSON_OBJECT ? json_get(ch, "analyzer") : NULL;
-    const json_value *hs = ch->type == JSON_OBJECT ? json_get(ch, "hash") : NULL;
-    const json_value *nr = ch->type == JSON_OBJECT ? json_get(ch, "ngram_range") : NULL;
-    const json_value *nb = ch->type == JSON_OBJECT ? json_get(ch, "buckets") : NULL;
-    if (!an || an->type != JSON_STRING || strcmp(an->str, "char_wb") || !hs || hs->type != JSON_STRING ||
-        strcmp(hs->str, "murmurhash3_32") || !nr || nr->type != JSON_ARRAY || nr->len != 2 ||
-        !json_is_int(&nr->items[0], 1, AFFECT_LEXICAL_MAX_NGRAM) || !json_is_int(&nr->items[1], 1, AFFECT_LEXICAL_MAX_NGRAM) ||
-        nr->items[1].number < nr->items[0].number || !nb || !json_is_int(nb, 1, AFFECT_LEXICAL_MAX_BUCKETS))
-        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars must be {\"analyzer\": \"char_wb\", "
-                           "\"ngram_range\": [min, max] within 1..%d, \"buckets\": 1..%d, \"hash\": \"murmurhash3_32\"}",
-                           source, AFFECT_LEXICAL_MAX_NGRAM, AFFECT_LEXICAL_MAX_BUCKETS);
-    if ((uint64_t)nb->number * (uint64_t)(G + 1) > ((uint64_t)1 << 30))
+    int nmin, nmax, nb;
+    if ((rc = chars_meta(ch, "intensity_chars", &nmin, &nmax, &nb, source, err))) return rc;
+    if ((uint64_t)nb * (uint64_t)(G + 1) > ((uint64_t)1 << 30))
         return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity_chars of %d buckets x %d models is too large",
-                           source, (int)nb->number, G);
-    return affect_lexical_init_intensity_chars(&h->lex, (int)nb->number, (int)nr->items[0].number,
-                                               (int)nr->items[1].number, err);
+                           source, nb, G);
+    return affect_lexical_init_intensity_chars(&h->lex, nb, nmin, nmax, err);
 }
 
 /* The metadata is checked as strictly as weights are: a heads file from another tool or a
@@ -306,16 +351,16 @@ static int lexical_rows(const affect_heads_model *h, const affect_batch *batch, 
     for (size_t i = 0; i < (size_t)batch->B; i++) {
         size_t n = batch->lens[i] < 0 ? 0 : (size_t)batch->lens[i];
         if (n > T) n = T;
-        if (logits) affect_lexical_mix_row(&h->lex, batch->ids + i * T, n, logits + i * L, fid, fval);
-        if (intensity) {
-            const char *text = batch->texts && batch->text_lens ? batch->texts[i] : NULL;
-            size_t tl = batch->text_lens ? batch->text_lens[i] : 0;
-            int rc = affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, text, tl, intensity + i, fid, fval, err);
-            if (rc) {
-                free(fid);
-                free(fval);
-                return rc;
-            }
+        const char *text = batch->texts && batch->text_lens ? batch->texts[i] : NULL;
+        size_t tl = batch->text_lens ? batch->text_lens[i] : 0;
+        int rc = 0;
+        if (logits) rc = affect_lexical_mix_row(&h->lex, batch->ids + i * T, n, text, tl, logits + i * L, fid, fval, err);
+        if (!rc && intensity)
+            rc = affect_lexical_mix_intensity(&h->lex, batch->ids + i * T, n, text, tl, intensity + i, fid, fval, err);
+        if (rc) {
+            free(fid);
+            free(fval);
+            return rc;
         }
     }
     free(fid);

@@ -126,8 +126,58 @@ int affect_lexical_init_intensity_chars(affect_lexical *lx, int B, int nmin, int
     return AFFECT_OK;
 }
 
+int affect_lexical_init_emotion_aux(affect_lexical *lx, affect_error *err) {
+    if (lx->V <= 0 || lx->aux.A <= 0 || lx->em.aux_w)
+        return affect_fail(err, AFFECT_EARG, "lexical emotions: no auxiliary outputs to read, or read already");
+    if (!(lx->em.aux_w = calloc((size_t)lx->L * (size_t)lx->aux.A, sizeof(float))))
+        return affect_fail(err, AFFECT_ENOMEM, "lexical emotions: out of memory for %d x %d auxiliary weights", lx->L,
+                           lx->aux.A);
+    return AFFECT_OK;
+}
+
+int affect_lexical_init_emotion_chars(affect_lexical *lx, int B, int nmin, int nmax, affect_error *err) {
+    if (lx->V <= 0 || lx->em.B != 0 || B < 1 || B > AFFECT_LEXICAL_MAX_BUCKETS || nmin < 1 || nmax < nmin ||
+        nmax > AFFECT_LEXICAL_MAX_NGRAM)
+        return affect_fail(err, AFFECT_EARG, "lexical emotions: bad character n-grams (%d buckets, n = %d..%d; "
+                           "1..%d buckets, 1 <= n <= %d)", B, nmin, nmax, AFFECT_LEXICAL_MAX_BUCKETS,
+                           AFFECT_LEXICAL_MAX_NGRAM);
+    size_t b = (size_t)B, l = (size_t)lx->L;
+    if (b > SIZE_MAX / sizeof(float) / (l + 1))
+        return affect_fail(err, AFFECT_EARG, "lexical emotions: %d buckets x %d labels is too large", B, lx->L);
+    float *a = calloc(b * (l + 1), sizeof *a);
+    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical emotions: out of memory for %d x %d character weights",
+                               lx->L, B);
+    lx->em.B = B;
+    lx->em.ngram_min = nmin;
+    lx->em.ngram_max = nmax;
+    lx->em.ch_arena = a;
+    lx->em.ch_idf = a;
+    lx->em.ch_w = a + b;
+    return AFFECT_OK;
+}
+
+int affect_lexical_init_emotion_bigrams(affect_lexical *lx, int NB, affect_error *err) {
+    if (lx->V <= 0 || lx->em.NB != 0 || NB < 1 || NB > AFFECT_LEXICAL_MAX_BUCKETS)
+        return affect_fail(err, AFFECT_EARG, "lexical emotions: bad token bigrams (%d buckets; 1..%d)", NB,
+                           AFFECT_LEXICAL_MAX_BUCKETS);
+    size_t b = (size_t)NB, l = (size_t)lx->L;
+    if (b > SIZE_MAX / sizeof(float) / (l + 1))
+        return affect_fail(err, AFFECT_EARG, "lexical emotions: %d buckets x %d labels is too large", NB, lx->L);
+    float *a = calloc(b * (l + 1), sizeof *a);
+    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical emotions: out of memory for %d x %d bigram weights",
+                               lx->L, NB);
+    lx->em.NB = NB;
+    lx->em.bi_arena = a;
+    lx->em.bi_idf = a;
+    lx->em.bi_w = a + b;
+    return AFFECT_OK;
+}
+
 void affect_lexical_free(affect_lexical *lx) {
     if (!lx) return;
+    free(lx->em.bi_arena);
+    free(lx->em.aux_w);
+    free(lx->em.ch_arena);
     free(lx->in.ch_arena);
     free(lx->arena);
     free(lx->aux.arena);
@@ -158,6 +208,27 @@ int affect_lexical_copy(const affect_lexical *src, affect_lexical *out, affect_e
     if (a && (rc = affect_lexical_copy_aux(src, out, err))) {
         affect_lexical_free(out);
         return rc;
+    }
+    if (src->em.aux_w) {
+        if ((rc = affect_lexical_init_emotion_aux(out, err))) {
+            affect_lexical_free(out);
+            return rc;
+        }
+        memcpy(out->em.aux_w, src->em.aux_w, l * a * sizeof(float));
+    }
+    if (src->em.B > 0) {
+        if ((rc = affect_lexical_init_emotion_chars(out, src->em.B, src->em.ngram_min, src->em.ngram_max, err))) {
+            affect_lexical_free(out);
+            return rc;
+        }
+        memcpy(out->em.ch_arena, src->em.ch_arena, (size_t)src->em.B * (l + 1) * sizeof(float));
+    }
+    if (src->em.NB > 0) {
+        if ((rc = affect_lexical_init_emotion_bigrams(out, src->em.NB, err))) {
+            affect_lexical_free(out);
+            return rc;
+        }
+        memcpy(out->em.bi_arena, src->em.bi_arena, (size_t)src->em.NB * (l + 1) * sizeof(float));
     }
     int G = src->in.G;
     if (G == 0) return AFFECT_OK;
@@ -217,18 +288,105 @@ size_t affect_lexical_features(const float *idf, int V, const int32_t *ids, size
     return u;
 }
 
-void affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t n, float *logits,
-                            int32_t *fid, float *fval) {
-    if (!lx || lx->V <= 0) return;
+/* The bytes are spelled out so the buckets do not depend on the machine's byte order. */
+size_t affect_lexical_bigrams(const float *idf, int V, const int32_t *ids, size_t n, int NB, int32_t *out) {
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        int32_t a = ids[i], b = ids[i + 1];
+        if (a < 0 || a >= V || b < 0 || b >= V || !(idf[a] > 0.0f) || !(idf[b] > 0.0f)) continue;
+        uint32_t ua = (uint32_t)a, ub = (uint32_t)b;
+        uint8_t key[8] = {(uint8_t)ua, (uint8_t)(ua >> 8), (uint8_t)(ua >> 16), (uint8_t)(ua >> 24),
+                          (uint8_t)ub, (uint8_t)(ub >> 8), (uint8_t)(ub >> 16), (uint8_t)(ub >> 24)};
+        out[k++] = (int32_t)(affect_murmur3_32(key, sizeof key, 0) % (uint32_t)NB);
+    }
+    return k;
+}
+
+/* The character n-gram features of text[0..len) (n-grams of nmin..nmax code points into B
+ * buckets, weighted by idf) into *fid / *fval (allocated here, sized by the text: an entry's
+ * n-grams outnumber its tokens several times over); *k gets how many. */
+static int char_features(int B, int nmin, int nmax, const float *idf, const char *t, size_t len, int32_t **fid,
+                         float **fval, size_t *k, affect_error *err) {
+    size_t cap = affect_lexical_char_ngram_bound(len, nmin, nmax);
+    int32_t *bk = cap ? malloc(cap * sizeof *bk) : NULL;
+    *fid = cap ? malloc(cap * sizeof **fid) : NULL;
+    *fval = cap ? malloc(cap * sizeof **fval) : NULL;
+    if (!bk || !*fid || !*fval) {
+        free(bk);
+        free(*fid);
+        free(*fval);
+        *fid = NULL;
+        *fval = NULL;
+        return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for the character n-grams of a %zu-byte "
+                           "text", len);
+    }
+    size_t m = affect_lexical_char_ngrams(t, len, nmin, nmax, B, bk);
+    *k = affect_lexical_features(idf, B, bk, m, *fid, *fval);
+    free(bk);
+    return AFFECT_OK;
+}
+
+/* The emotion logits need the auxiliary logits and character n-grams before the token
+ * features, because all three share the caller's fid/fval scratch only for the tokens. */
+int affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t n, const char *text, size_t text_len,
+                           float *logits, int32_t *fid, float *fval, affect_error *err) {
+    if (!lx || lx->V <= 0) return AFFECT_OK;
+    int any = 0;
+    for (int l = 0; l < lx->L; l++) any |= lx->mix[l] != 0.0f;
+    if (!any) return AFFECT_OK;
+    if (lx->em.B > 0 && !text)
+        return affect_fail(err, AFFECT_EARG, "lexical model: the emotion regressions read character n-grams, and the "
+                           "text was not given");
+    double z[AFFECT_LEXICAL_MAX_AUX];
+    int A = lx->em.aux_w ? lx->aux.A : 0;
+    if (A > 0) affect_lexical_aux_logits(lx, ids, n, z, fid, fval);
+    int32_t *cid = NULL;
+    float *cval = NULL;
+    size_t kc = 0;
+    if (lx->em.B > 0) {
+        int rc = char_features(lx->em.B, lx->em.ngram_min, lx->em.ngram_max, lx->em.ch_idf, text, text_len, &cid, &cval,
+                               &kc, err);
+        if (rc) return rc;
+    }
+    int32_t *bid = NULL;
+    float *bval = NULL;
+    size_t kb = 0;
+    if (lx->em.NB > 0 && n > 1) {
+        int32_t *bk = malloc(n * sizeof *bk);
+        bid = malloc(n * sizeof *bid);
+        bval = malloc(n * sizeof *bval);
+        if (!bk || !bid || !bval) {
+            free(bk);
+            free(bid);
+            free(bval);
+            free(cid);
+            free(cval);
+            return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for the bigrams of %zu ids", n);
+        }
+        size_t m = affect_lexical_bigrams(lx->idf, lx->V, ids, n, lx->em.NB, bk);
+        kb = affect_lexical_features(lx->em.bi_idf, lx->em.NB, bk, m, bid, bval);
+        free(bk);
+    }
     size_t k = affect_lexical_features(lx->idf, lx->V, ids, n, fid, fval);
     for (int l = 0; l < lx->L; l++) {
         double a = lx->mix[l];
         if (a == 0.0) continue;
         const float *w = lx->w + (size_t)l * (size_t)lx->V;
-        double z = lx->b[l];
-        for (size_t i = 0; i < k; i++) z += (double)w[fid[i]] * (double)fval[i];
-        logits[l] = (float)((1.0 - a) * (double)logits[l] + a * z);
+        double s = lx->b[l];
+        const float *bw = kb ? lx->em.bi_w + (size_t)l * (size_t)lx->em.NB : NULL;
+        for (size_t i = 0; i < kb; i++) s += (double)bw[bid[i]] * (double)bval[i];
+        for (size_t i = 0; i < k; i++) s += (double)w[fid[i]] * (double)fval[i];
+        const float *v = A > 0 ? lx->em.aux_w + (size_t)l * (size_t)A : NULL;
+        for (int j = 0; j < A; j++) s += (double)v[j] * z[j];
+        const float *cw = kc ? lx->em.ch_w + (size_t)l * (size_t)lx->em.B : NULL;
+        for (size_t i = 0; i < kc; i++) s += (double)cw[cid[i]] * (double)cval[i];
+        logits[l] = (float)((1.0 - a) * (double)logits[l] + a * s);
     }
+    free(cid);
+    free(cval);
+    free(bid);
+    free(bval);
+    return AFFECT_OK;
 }
 
 int affect_lexical_intensity_model(const affect_lexical *lx, const int32_t *ids, size_t n) {
@@ -267,25 +425,17 @@ const char *affect_lexical_model_text(const affect_lexical *lx, int g, const cha
     return text;
 }
 
-/* The character part of ridge_g: its own sparse dot product, with scratch sized by the text
- * (an entry's n-grams outnumber its tokens several times over). */
+/* The character part of ridge_g: its own sparse dot product over the text after the model's
+ * prefix. */
 static int char_part(const affect_lexical *lx, int g, const char *text, size_t len, double *z, affect_error *err) {
     const char *t = affect_lexical_model_text(lx, g, text, &len);
-    size_t cap = affect_lexical_char_ngram_bound(len, lx->in.ngram_min, lx->in.ngram_max);
-    int32_t *bk = cap ? malloc(cap * sizeof *bk) : NULL, *fid = cap ? malloc(cap * sizeof *fid) : NULL;
-    float *fval = cap ? malloc(cap * sizeof *fval) : NULL;
-    if (!bk || !fid || !fval) {
-        free(bk);
-        free(fid);
-        free(fval);
-        return affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory for the character n-grams of a "
-                           "%zu-byte text", len);
-    }
-    size_t m = affect_lexical_char_ngrams(t, len, lx->in.ngram_min, lx->in.ngram_max, lx->in.B, bk);
-    size_t k = affect_lexical_features(lx->in.ch_idf, lx->in.B, bk, m, fid, fval);
+    int32_t *fid = NULL;
+    float *fval = NULL;
+    size_t k = 0;
+    int rc = char_features(lx->in.B, lx->in.ngram_min, lx->in.ngram_max, lx->in.ch_idf, t, len, &fid, &fval, &k, err);
+    if (rc) return rc;
     const float *w = lx->in.ch_w + (size_t)g * (size_t)lx->in.B;
     for (size_t i = 0; i < k; i++) *z += (double)w[fid[i]] * (double)fval[i];
-    free(bk);
     free(fid);
     free(fval);
     return AFFECT_OK;
@@ -368,7 +518,7 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
     if (!rc) rc = load_tensor(ts, "lexical.emotion.bias", 1, L, 0, lx->b, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.emotion.mix", 1, L, 0, lx->mix, source, err);
     if (!rc) rc = check_part(lx->idf, lx->w, lx->b, lx->mix, V, L, "lexical.idf", "emotion.", source, err);
-    if (rc || G == 0) return rc;
+    if (rc) return rc;
     int A = lx->aux.A;
     if (A > 0) {
         rc = load_tensor(ts, "lexical.aux.idf", 1, V, 0, lx->aux.idf, source, err);
@@ -376,7 +526,8 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
         if (!rc) rc = load_tensor(ts, "lexical.aux.bias", 1, A, 0, lx->aux.b, source, err);
         if (!rc) rc = load_tensor(ts, "lexical.aux.mean", 1, A, 0, lx->aux.mean, source, err);
         if (!rc) rc = load_tensor(ts, "lexical.aux.scale", 1, A, 0, lx->aux.scale, source, err);
-        if (!rc) rc = load_tensor(ts, "lexical.intensity.aux_weight", 2, G, A, lx->in.aux_w, source, err);
+        if (!rc && G > 0) rc = load_tensor(ts, "lexical.intensity.aux_weight", 2, G, A, lx->in.aux_w, source, err);
+        if (!rc && lx->em.aux_w) rc = load_tensor(ts, "lexical.emotion.aux_weight", 2, L, A, lx->em.aux_w, source, err);
         if (!rc) rc = check_part(lx->aux.idf, lx->aux.w, lx->aux.b, NULL, V, A, "lexical.aux.idf", "aux.", source, err);
         if (rc) return rc;
         for (int j = 0; j < A; j++)
@@ -387,7 +538,26 @@ int affect_lexical_load(affect_lexical *lx, const affect_tensor_set *ts, const c
             if (!isfinite(lx->in.aux_w[i]))
                 return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.intensity.aux_weight has a non-finite value",
                                    source);
+        for (size_t i = 0; lx->em.aux_w && i < (size_t)L * (size_t)A; i++)
+            if (!isfinite(lx->em.aux_w[i]))
+                return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.emotion.aux_weight has a non-finite value",
+                                   source);
     }
+    if (lx->em.B > 0) {
+        rc = load_tensor(ts, "lexical.emotion.char_idf", 1, lx->em.B, 0, lx->em.ch_idf, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.emotion.char_weight", 2, L, lx->em.B, lx->em.ch_w, source, err);
+        if (!rc) rc = check_part(lx->em.ch_idf, lx->em.ch_w, lx->b, NULL, lx->em.B, L, "lexical.emotion.char_idf",
+                                 "emotion.char_", source, err);
+        if (rc) return rc;
+    }
+    if (lx->em.NB > 0) {
+        rc = load_tensor(ts, "lexical.emotion.bigram_idf", 1, lx->em.NB, 0, lx->em.bi_idf, source, err);
+        if (!rc) rc = load_tensor(ts, "lexical.emotion.bigram_weight", 2, L, lx->em.NB, lx->em.bi_w, source, err);
+        if (!rc) rc = check_part(lx->em.bi_idf, lx->em.bi_w, lx->b, NULL, lx->em.NB, L, "lexical.emotion.bigram_idf",
+                                 "emotion.bigram_", source, err);
+        if (rc) return rc;
+    }
+    if (G == 0) return AFFECT_OK;
     rc = load_tensor(ts, "lexical.intensity.idf", 1, V, 0, lx->in.idf, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.intensity.weight", 2, G, V, lx->in.w, source, err);
     if (!rc) rc = load_tensor(ts, "lexical.intensity.bias", 1, G, 0, lx->in.b, source, err);
