@@ -180,8 +180,10 @@ class Evil:
 
 
 def expect_refused(label, path, needle):
+    """needle: the text the error must contain, or a tuple of texts of which one must be there."""
     rc, out, err = run_dump("--list", path)
-    if rc != 2 or needle not in err:
+    needles = needle if isinstance(needle, tuple) else (needle,)
+    if rc != 2 or not any(n in err for n in needles):
         fail(f"{label}: expected exit 2 with '{needle}', got {rc}: {err.strip()}")
     else:
         print(f"ok   {label}: refused: {err.strip()}")
@@ -281,7 +283,9 @@ def main():
     expect_refused("deflated archive", p, "compressed")
     p = os.path.join(TMP, "truncated.bin")
     open(p, "wb").write(raw[: len(raw) - 10])
-    expect_refused("truncated legacy file", p, "past the end")
+    # legacy files write their storages sorted by key, and the keys come from memory
+    # addresses: the last storage is sometimes a tiny one whose 8-byte count the cut reaches
+    expect_refused("truncated legacy file", p, ("runs past the end", "file ends before storage"))
     p = os.path.join(TMP, "bad_dtype.safetensors")
     data = open(os.path.join(TMP, "hand_pad.safetensors"), "rb").read().replace(b'"F64"', b'"C64"')
     open(p, "wb").write(data)
