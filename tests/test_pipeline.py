@@ -131,7 +131,7 @@ def check_lexical_run(rd, stderr, texts):
     lex = heads.get("lexical", {})
     V = lex.get("vocab_size")
     groups = lex.get("intensity", [])
-    check(lex.get("features") == "tfidf-sublinear-l2" and isinstance(V, int) and V > 100,
+    check(lex.get("features") == "tfidf-sublinear-l2+emotion-parts" and isinstance(V, int) and V > 100,
           f"affect_heads.json lexical {lex}")
     check(len(groups) == 5 and groups[0] == {"name": "", "prefix": []} and
           [g["name"] for g in groups[1:]] == ["anger", "fear", "joy", "sadness"] and all(g["prefix"] for g in groups[1:]),

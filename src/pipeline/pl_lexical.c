@@ -77,7 +77,8 @@ int pl_fit_lexical(pl_run *run, const affect_tokenizer *tok, const pl_set *s2, c
     int aux = want_aux && have_go, aux_e = want_aux_e && have_go;
     if ((want_aux || want_aux_e) && !have_go)
         pl_note(run, NULL, "lexical.%s: this run has no GoEmotions train rows; the lexical model reads the tf-idf "
-                "features without the GoEmotions logits", want_aux_e ? "goemotions" : "intensity_goemotions");
+                "features without the GoEmotions logits", want_aux_e && want_aux ? "goemotions and intensity_goemotions"
+                                                           : want_aux_e ? "goemotions" : "intensity_goemotions");
     if ((aux || aux_e) && run->go_lexical.V == 0) { /* the same for every fold: fitted once */
         double ta = pl_now();
         affect_lexical *g = &run->go_lexical;
@@ -247,7 +248,7 @@ int pl_lexical_select_weight(pl_run *run, affect_trainer *tr, affect_lexical *lx
     }
     double best = -INFINITY, bw = lc->weight, at[21];
     for (int k = 0; k <= 20 && !rc; k++) {
-        double w = k / 20.0, macro, micro;
+        double w = k / 20.0, macro = NAN, micro = NAN;
         for (size_t i = 0; i < n; i++)
             for (size_t l = 0; l < L; l++) {
                 double z = lx->mix[l] > 0 ? (1 - w) * H[i * L + l] + w * Z[i * L + l] : H[i * L + l];

@@ -561,7 +561,9 @@ static int write_heads_json(const char *path, const affect_export_info *info, af
     bad |= json_buf_printf(&b, "\"max_length\":%d", info->max_length);
     const affect_lexical *lx = info->lexical;
     if (lx && lx->V > 0) {
-        bad |= json_buf_printf(&b, ",\"lexical\":{\"features\":\"%s\",\"vocab_size\":%d", AFFECT_LEXICAL_FEATURES,
+        int em = lx->em.aux_w || lx->em.B > 0 || lx->em.NB > 0;
+        bad |= json_buf_printf(&b, ",\"lexical\":{\"features\":\"%s\",\"vocab_size\":%d",
+                               em ? AFFECT_LEXICAL_FEATURES_EMOTION_PARTS : AFFECT_LEXICAL_FEATURES,
                                lx->V);
         if (lx->aux.A > 0 && (lx->in.G > 0 || lx->em.aux_w)) {
             bad |= json_buf_printf(&b, ",\"aux\":{\"name\":");

@@ -55,7 +55,8 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
  * models yet: one unweighted logistic regression (scikit-learn's LogisticRegression(C=c))
  * per output on the tf-idf features of every row, with an idf of their own; labels (n,A)
  * row-major (> 0.5 counts as positive). An output without a positive or without a negative
- * gets w = 0, b = 0. Their mean and scale are set by affect_lexical_fit_intensity. */
+ * gets w = 0, b = 0. Their mean and scale are set by affect_lexical_fit_intensity when the
+ * ridges read them (aux_scale > 0), and stay 0 otherwise. */
 int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const int32_t *const *ids, const int *lens,
                            size_t n, const float *labels, const int32_t *exclude, int n_exclude, double c,
                            affect_error *err);
@@ -66,7 +67,8 @@ int affect_lexical_fit_aux(affect_lexical *lx, const char *name, int A, const in
 typedef struct affect_lexical_intensity_opts {
     double alpha;      /* ridge strength (scikit-learn's alpha), > 0 */
     double mix;        /* mix[g] of every model with rows, in [0,1] */
-    double aux_scale;  /* scale of the standardised aux logits (> 0; used when lx has aux outputs) */
+    double aux_scale;  /* scale of the standardised aux logits (used when lx has aux outputs; 0: the
+                          ridges do not read them, their weights stay 0) */
     double char_scale; /* 0: no character n-grams; > 0: their tf-idf block's scale */
     int buckets;       /* character n-gram buckets (0: AFFECT_LEXICAL_DEFAULT_BUCKETS) */
     int ngram_min, ngram_max; /* n-gram lengths in code points (0: 2 and 5) */

@@ -286,21 +286,21 @@ static void test_meta_and_load(void) {
          "beyond any real vocabulary"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3}}}",
-         "neither lexical.intensity nor lexical.emotion_aux"},
-        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "lexical.emotion_aux is not true"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2+emotion-parts\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3},\"emotion_aux\":false}}",
-         "neither lexical.intensity nor lexical.emotion_aux"},
-        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "lexical.emotion_aux is not true"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2+emotion-parts\","
          "\"vocab_size\":10,\"emotion_aux\":true}}",
          "lexical.emotion_aux reads lexical.aux"},
-        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2+emotion-parts\","
          "\"vocab_size\":10,\"aux\":{\"name\":\"g\",\"outputs\":3},\"emotion_aux\":1}}",
          "emotion_aux must be true or false"},
-        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2+emotion-parts\","
          "\"vocab_size\":10,\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],\"buckets\":0,"
          "\"hash\":\"murmurhash3_32\"}}}",
          "lexical.emotion_chars must be"},
-        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2+emotion-parts\","
          "\"vocab_size\":10,\"emotion_bigrams\":{\"of\":\"words\",\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}",
          "lexical.emotion_bigrams must be"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
@@ -318,6 +318,15 @@ static void test_meta_and_load(void) {
          "\"vocab_size\":10,\"intensity_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],\"buckets\":8,"
          "\"hash\":\"murmurhash3_32\"}}}",
          "lexical.intensity_chars is read by"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"word_trigrams\":{}}}",
+         "lexical.word_trigrams is not a member"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\","
+         "\"vocab_size\":10,\"emotion_bigrams\":{\"of\":\"token_ids\",\"buckets\":8,\"hash\":\"murmurhash3_32\"}}}",
+         "its features are not"},
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":"
+         "\"tfidf-sublinear-l2+emotion-parts\",\"vocab_size\":10}}",
+         "there is no emotion_* member"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = affect_heads_meta_parse(&h, bad[i][0], strlen(bad[i][0]), "m", &err);
@@ -453,8 +462,8 @@ static void test_emotion_extras(void) {
     /* metadata and tensors: declared parts need their tensors, and bad values are refused */
     affect_heads_model h;
     const char *meta = "{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\"],\"lexical\":{\"features\":"
-                       "\"tfidf-sublinear-l2\",\"vocab_size\":10,\"aux\":{\"name\":\"goemotions\",\"outputs\":3},"
-                       "\"emotion_aux\":true,\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],"
+                       "\"tfidf-sublinear-l2+emotion-parts\",\"vocab_size\":10,\"aux\":{\"name\":\"goemotions\","
+                       "\"outputs\":3},\"emotion_aux\":true,\"emotion_chars\":{\"analyzer\":\"char_wb\",\"ngram_range\":[2,5],"
                        "\"buckets\":8,\"hash\":\"murmurhash3_32\"},\"emotion_bigrams\":{\"of\":\"token_ids\","
                        "\"buckets\":4,\"hash\":\"murmurhash3_32\"}}}";
     CHECK(affect_heads_meta_parse(&h, meta, strlen(meta), "m", &err) == 0, "%s", err.msg);

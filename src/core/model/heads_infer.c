@@ -59,6 +59,31 @@ static int chars_meta(const json_value *ch, const char *key, int *nmin, int *nma
     return AFFECT_OK;
 }
 
+/* Only the members this reader implements, and emotion parts only under the features string
+ * that announces them: a model from a newer writer must be refused, not half-read and then
+ * scored with weights fitted on features this reader does not compute. */
+static int lexical_members(const json_value *lex, int emotion_parts, const char *source, affect_error *err) {
+    static const char *const KNOWN[] = {"features", "vocab_size", "aux", "emotion_aux", "emotion_chars",
+                                        "emotion_bigrams", "intensity", "intensity_chars"};
+    int em = 0;
+    for (size_t i = 0; i < lex->len; i++) {
+        const char *k = lex->keys[i];
+        size_t j = 0;
+        while (j < sizeof KNOWN / sizeof KNOWN[0] && strcmp(k, KNOWN[j])) j++;
+        if (j == sizeof KNOWN / sizeof KNOWN[0])
+            return affect_fail(err, AFFECT_EUNSUPPORTED, "%s: lexical.%.60s is not a member this version reads", source,
+                               k);
+        em |= !strncmp(k, "emotion_", 8);
+    }
+    if (em && !emotion_parts)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical has emotion_* members, and its features are not \"%s\"",
+                           source, AFFECT_LEXICAL_FEATURES_EMOTION_PARTS);
+    if (!em && emotion_parts)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.features says \"%s\", and there is no emotion_* member",
+                           source, AFFECT_LEXICAL_FEATURES_EMOTION_PARTS);
+    return AFFECT_OK;
+}
+
 /* The lexical model's sizes and intensity groups (affect_heads.json "lexical"), so its
  * tensors can be loaded against known shapes. */
 static int lexical_meta(affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
@@ -81,7 +106,8 @@ static int lexical_meta(affect_heads_model *h, const json_value *lex, const char
                                "\"outputs\": 1..%d}", source, AFFECT_LEXICAL_NAME, AFFECT_LEXICAL_MAX_AUX);
         if (!in && !want_eaux)
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux is read by the intensity models or the emotion "
-                               "regressions, and neither lexical.intensity nor lexical.emotion_aux is there", source);
+                               "regressions, and lexical.intensity is missing and lexical.emotion_aux is not true",
+                               source);
         if ((uint64_t)h->lexical_vocab * (uint64_t)na->number > ((uint64_t)1 << 30))
             return affect_fail(err, AFFECT_EFORMAT, "%s: lexical.aux of %d ids x %d outputs is beyond any real "
                                "vocabulary", source, h->lexical_vocab, (int)na->number);
@@ -220,9 +246,12 @@ int affect_heads_meta_parse(affect_heads_model *h, const char *json, size_t len,
         const json_value *vs = lex->type == JSON_OBJECT ? json_get(lex, "vocab_size") : NULL;
         if (lex->type != JSON_OBJECT)
             rc = affect_fail(err, AFFECT_EFORMAT, "%s: \"lexical\" must be an object", source);
-        else if (!feat || strcmp(feat, AFFECT_LEXICAL_FEATURES))
-            rc = affect_fail(err, AFFECT_EUNSUPPORTED, "%s: lexical.features is \"%.40s\", expected \"%s\"", source,
-                             feat ? feat : "(missing)", AFFECT_LEXICAL_FEATURES);
+        else if (!feat || (strcmp(feat, AFFECT_LEXICAL_FEATURES) && strcmp(feat, AFFECT_LEXICAL_FEATURES_EMOTION_PARTS)))
+            rc = affect_fail(err, AFFECT_EUNSUPPORTED, "%s: lexical.features is \"%.40s\", expected \"%s\" or \"%s\"",
+                             source, feat ? feat : "(missing)", AFFECT_LEXICAL_FEATURES,
+                             AFFECT_LEXICAL_FEATURES_EMOTION_PARTS);
+        else if ((rc = lexical_members(lex, !strcmp(feat, AFFECT_LEXICAL_FEATURES_EMOTION_PARTS), source, err)))
+            ;
         else if (!vs || !json_is_int(vs, 1, 1 << 24))
             rc = affect_fail(err, AFFECT_EFORMAT, "%s: lexical.vocab_size must be an integer in 1..%d", source, 1 << 24);
         else

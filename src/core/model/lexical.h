@@ -55,7 +55,7 @@
  * lexical.emotion.aux_weight (L,A), lexical.emotion.char_idf (B'), lexical.emotion.char_weight
  * (L,B'), lexical.emotion.bigram_idf (NB), lexical.emotion.bigram_weight (L,NB); affect_heads.json
  * says
- * "lexical":{"features":"tfidf-sublinear-l2","vocab_size":V[,"aux":{"name":"goemotions","outputs":A}]
+ * "lexical":{"features":F,"vocab_size":V[,"aux":{"name":"goemotions","outputs":A}]
  *            [,"emotion_aux":true]
  *            [,"emotion_chars":{"analyzer":"char_wb","ngram_range":[2,5],"buckets":B',
  *                               "hash":"murmurhash3_32"}]
@@ -63,7 +63,9 @@
  *            [,"intensity":[{"name":"","prefix":[]},{"name":"anger","prefix":[ids]},...]]
  *            [,"intensity_chars":{"analyzer":"char_wb","ngram_range":[2,5],"buckets":B,
  *                                 "hash":"murmurhash3_32"}]}.
- * With "aux" and no intensity models, lexical.aux.mean and lexical.aux.scale are zeros.
+ * F is "tfidf-sublinear-l2", or "tfidf-sublinear-l2+emotion-parts" exactly when an emotion_*
+ * member is there; any other member is refused. With "aux" and no intensity models,
+ * lexical.aux.mean and lexical.aux.scale are zeros.
  */
 #ifndef AFFECT_CORE_LEXICAL_H
 #define AFFECT_CORE_LEXICAL_H
@@ -73,6 +75,9 @@
 #include "tensors.h"
 
 #define AFFECT_LEXICAL_FEATURES "tfidf-sublinear-l2"
+/* What a model whose emotion regressions read more than the token ids (em.*) declares: a
+ * reader that knows only the token features refuses it rather than mis-scoring. */
+#define AFFECT_LEXICAL_FEATURES_EMOTION_PARTS "tfidf-sublinear-l2+emotion-parts"
 
 #define AFFECT_LEXICAL_MAX_GROUPS 1024
 #define AFFECT_LEXICAL_MAX_PREFIX 64
