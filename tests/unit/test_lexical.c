@@ -267,6 +267,11 @@ static void test_meta_and_load(void) {
     affect_heads_model_free(&h);
 
     static const char *const bad[][2] = {
+        {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\",\"b\",\"c\",\"d\"],\"lexical\":{\"features\":"
+         "\"tfidf-sublinear-l2+emotion-parts\",\"vocab_size\":10,\"emotion_chars\":{\"analyzer\":\"char_wb\","
+         "\"ngram_range\":[2,5],\"buckets\":16000000,\"hash\":\"murmurhash3_32\"},\"emotion_bigrams\":{\"of\":"
+         "\"token_ids\",\"buckets\":16000000,\"hash\":\"murmurhash3_32\"}}}",
+         "asks for 160000058 weights"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"bm25\",\"vocab_size\":10}}",
          "lexical.features"},
         {"{\"format\":\"affect-heads-1\",\"label_names\":[\"a\"],\"lexical\":{\"features\":\"tfidf-sublinear-l2\"}}",

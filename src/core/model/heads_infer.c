@@ -84,12 +84,40 @@ static int lexical_members(const json_value *lex, int emotion_parts, const char 
     return AFFECT_OK;
 }
 
+/* An integer member of obj (or of its member sub) within lo..hi, else 0: sizes for the budget
+ * below, read before the members are checked one by one. */
+static uint64_t size_member(const json_value *obj, const char *sub, const char *key, double lo, double hi) {
+    const json_value *o = sub ? json_get(obj, sub) : obj;
+    const json_value *v = o && o->type == JSON_OBJECT ? json_get(o, key) : NULL;
+    return v && json_is_int(v, lo, hi) ? (uint64_t)v->number : 0;
+}
+
+/* Every float the lexical parts will allocate, from the metadata alone: a hostile
+ * affect_heads.json must not make the loader allocate gigabytes before one tensor is read.
+ * Each part is also bounded on its own where it is parsed. */
+static int lexical_budget(const affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
+    uint64_t V = (uint64_t)h->lexical_vocab, L = (uint64_t)h->L;
+    uint64_t A = size_member(lex, "aux", "outputs", 1, AFFECT_LEXICAL_MAX_AUX);
+    const json_value *in = json_get(lex, "intensity");
+    uint64_t G = in && in->type == JSON_ARRAY && in->len <= AFFECT_LEXICAL_MAX_GROUPS ? (uint64_t)in->len : 0;
+    uint64_t Bi = size_member(lex, "intensity_chars", "buckets", 1, AFFECT_LEXICAL_MAX_BUCKETS);
+    uint64_t Be = size_member(lex, "emotion_chars", "buckets", 1, AFFECT_LEXICAL_MAX_BUCKETS);
+    uint64_t Nb = size_member(lex, "emotion_bigrams", "buckets", 1, AFFECT_LEXICAL_MAX_BUCKETS);
+    uint64_t total = V * (L + 1) + 2 * L + A * (V + 3) + L * A + G * (V + A + 2) + (G ? V : 0) + Bi * (G + 1) +
+                     Be * (L + 1) + Nb * (L + 1);
+    if (total > AFFECT_LEXICAL_MAX_FLOATS)
+        return affect_fail(err, AFFECT_EFORMAT, "%s: the lexical model's metadata asks for %llu weights (more than "
+                           "%llu)", source, (unsigned long long)total, (unsigned long long)AFFECT_LEXICAL_MAX_FLOATS);
+    return AFFECT_OK;
+}
+
 /* The lexical model's sizes and intensity groups (affect_heads.json "lexical"), so its
  * tensors can be loaded against known shapes. */
 static int lexical_meta(affect_heads_model *h, const json_value *lex, const char *source, affect_error *err) {
     if ((uint64_t)h->lexical_vocab * ((uint64_t)h->L + AFFECT_LEXICAL_MAX_GROUPS) > ((uint64_t)1 << 30))
         return affect_fail(err, AFFECT_EFORMAT, "%s: a lexical model of %d ids x %d labels is beyond any real "
                            "vocabulary", source, h->lexical_vocab, h->L);
+    if (lexical_budget(h, lex, source, err)) return AFFECT_EFORMAT;
     int rc = affect_lexical_init(&h->lex, h->lexical_vocab, h->L, err);
     const json_value *in = json_get(lex, "intensity");
     const json_value *aux = json_get(lex, "aux");

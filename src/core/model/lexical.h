@@ -85,6 +85,8 @@
 #define AFFECT_LEXICAL_NAME 64
 #define AFFECT_LEXICAL_MAX_NGRAM 8
 #define AFFECT_LEXICAL_MAX_BUCKETS (1 << 24)
+/* All lexical weights of one model together (2^27 floats: 512 MiB; the default uses 1.2M). */
+#define AFFECT_LEXICAL_MAX_FLOATS ((uint64_t)1 << 27)
 
 typedef struct affect_lexical {
     int V, L;            /* vocabulary size, labels; V == 0: no lexical model */
