@@ -155,16 +155,24 @@ def check_intensity(rng, V, L, rows):
               f"max |dw| {ew:.2e}, |db| {eb:.2e}, max |dpred| {ep:.2e} over {mine.sum()} held-out texts")
 
 
-def check_aux(rng, V, L, rows):
-    """Ridge on hstack([tfidf, scale * standardised aux logits]) against scikit-learn."""
-    A, C, scale, alpha = 3, 2.0, 0.3, 0.8
-    lines, afit, fit, held = [f"aux {A} {C!r} {scale!r}\n", f"groups 1 {alpha!r} 0.5\n"], [], [], []
-    for i in range(500):  # aux corpus: output 0 driven by id 9, 1 by 12 or 14, 2 by id 17 (rare)
+def aux_corpus(rng, lines):
+    """500 rows for 3 auxiliary outputs (output 0 driven by id 9, 1 by 12 or 14, 2 by id 17,
+    rare), appended to the job's lines as "afit" rows; returns them as (labels, ids)."""
+    afit = []
+    for i in range(500):
         ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
         s = set(ids)
         y = [int(9 in s or rng.random() < 0.05), int(bool(s & {12, 14})), int(17 in s and rng.random() < 0.7)]
         afit.append((y, ids))
         lines.append("afit " + " ".join(map(str, y)) + " " + " ".join(map(str, ids)) + "\n")
+    return afit
+
+
+def check_aux(rng, V, L, rows):
+    """Ridge on hstack([tfidf, scale * standardised aux logits]) against scikit-learn."""
+    A, C, scale, alpha = 3, 2.0, 0.3, 0.8
+    lines, fit, held = [f"aux {A} {C!r} {scale!r}\n", f"groups 1 {alpha!r} 0.5\n"], [], []
+    afit = aux_corpus(rng, lines)
     for i in range(300):  # intensity rows: the target follows the aux signal (ids 9, 12) and id 5
         ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
         s = set(ids)
@@ -321,13 +329,7 @@ def check_emotion_extras(rng, V):
     A, aux_c, a_scale, B, c_scale, C, L, NB, b_scale = 3, 2.0, 0.1, 256, 1.0, 4.0, 2, 64, 0.8
     lines = [f"aux {A} {aux_c!r} 1.0\n", f"eaux {a_scale!r}\n", f"echars {B} 2 5 {c_scale!r}\n",
              f"ebigrams {NB} {b_scale!r}\n"]
-    afit = []
-    for i in range(500):  # aux corpus: output 0 driven by id 9, 1 by 12 or 14, 2 by id 17 (rare)
-        ids = [0] + [int(t) for t in (rng.zipf(1.4, int(rng.integers(2, 25))) % 300) + 3] + [1]
-        s = set(ids)
-        y = [int(9 in s or rng.random() < 0.05), int(bool(s & {12, 14})), int(17 in s and rng.random() < 0.7)]
-        afit.append((y, ids))
-        lines.append("afit " + " ".join(map(str, y)) + " " + " ".join(map(str, ids)) + "\n")
+    afit = aux_corpus(rng, lines)
     rows = []
     for i in range(360):  # label 0 follows the aux signal (id 9) and "furious"; label 1 "ooo" spellings
         words = [WORDS[int(k)] for k in rng.integers(0, len(WORDS), int(rng.integers(1, 9)))]

@@ -325,10 +325,10 @@ static int csr_hstack(const csr *x, const csr *xc, double cscale, const csr *xb,
 static int char_rows(const affect_lexical *lx, int cut, int nmin, int nmax, int B, const int32_t *const *ids,
                      const int *lens, const char *const *texts, const size_t *text_lens, size_t n, const uint8_t *sel,
                      int32_t ***bk, int **bkn, affect_error *err);
-static void char_rows_free(int32_t **bk, int *bkn, size_t n);
+static void bucket_rows_free(int32_t **bk, int *bkn, size_t n);
 
 /* The token-bigram buckets of every selected row (affect_lexical_bigrams over idf) into
- * bk[i][0..bkn[i]) (unselected rows: none; freed by char_rows_free). */
+ * bk[i][0..bkn[i]) (unselected rows: none; freed by bucket_rows_free). */
 static int bigram_rows(const float *idf, int V, int NB, const int32_t *const *ids, const int *lens, size_t n,
                        const uint8_t *sel, int32_t ***bk, int **bkn, affect_error *err) {
     *bk = calloc(n ? n : 1, sizeof **bk);
@@ -385,7 +385,7 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
         rc = bcolof ? bigram_rows(lx.idf, V, NB, ids, lens, n, label_row, &bk, &bkn, err)
                     : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
         if (!rc) rc = tfidf_build(NB, (const int32_t *const *)bk, bkn, n, label_row, NULL, 0, lx.em.bi_idf, &xb, bcolof, err);
-        char_rows_free(bk, bkn, n);
+        bucket_rows_free(bk, bkn, n);
         bk = NULL;
         bkn = NULL;
     }
@@ -395,7 +395,7 @@ int affect_lexical_fit(affect_lexical *out, int V, int L, const int32_t *const *
                                 err)
                     : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
         if (!rc) rc = tfidf_build(B, (const int32_t *const *)bk, bkn, n, label_row, NULL, 0, lx.em.ch_idf, &xc, ccolof, err);
-        char_rows_free(bk, bkn, n);
+        bucket_rows_free(bk, bkn, n);
     }
     if (!rc && A > 0) {
         U = malloc((m ? m : 1) * (size_t)A * sizeof *U);
@@ -552,7 +552,7 @@ static int char_rows(const affect_lexical *lx, int cut, int nmin, int nmax, int 
     return AFFECT_OK;
 }
 
-static void char_rows_free(int32_t **bk, int *bkn, size_t n) {
+static void bucket_rows_free(int32_t **bk, int *bkn, size_t n) {
     for (size_t i = 0; bk && i < n; i++) free(bk[i]);
     free(bk);
     free(bkn);
@@ -634,7 +634,7 @@ int affect_lexical_fit_intensity(affect_lexical *lx, const int32_t *const *ids, 
                     : affect_fail(err, AFFECT_ENOMEM, "lexical fit: out of memory");
         if (!rc)
             rc = tfidf_build(B, (const int32_t *const *)bk, bkn, n, target_row, NULL, 0, tmp.in.ch_idf, &xc, ccolof, err);
-        char_rows_free(bk, bkn, n);
+        bucket_rows_free(bk, bkn, n);
     }
     if (!rc && A > 0) {
         U = malloc(m * (size_t)A * sizeof *U);

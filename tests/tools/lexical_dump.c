@@ -65,6 +65,14 @@ static size_t gather(const row *rows, size_t nr, int kind, int ny, const int32_t
     return k;
 }
 
+/* Appends bk[0..m) to the growing record *buf (*n values so far). */
+static void append_buckets(double **buf, size_t *n, const int32_t *bk, size_t m) {
+    double *nb = realloc(*buf, (*n + m + 1) * sizeof *nb);
+    if (!nb) die("out of memory");
+    *buf = nb;
+    for (size_t j = 0; j < m; j++) nb[(*n)++] = bk[j];
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) die("usage: lexical_dump JOB.txt OUT.bin");
     FILE *f = fopen(argv[1], "r");
@@ -271,10 +279,7 @@ int main(int argc, char **argv) {
             int32_t *bk = xmalloc((n ? n : 1) * sizeof *bk);
             size_t m = affect_lexical_bigrams(lx.idf, V, rows[i].ids, n, lx.em.NB, bk);
             bilen[k] = (double)m;
-            double *nb = realloc(bib, (nbib + m + 1) * sizeof *nb);
-            if (!nb) die("out of memory");
-            bib = nb;
-            for (size_t j = 0; j < m; j++) bib[nbib++] = bk[j];
+            append_buckets(&bib, &nbib, bk, m);
             free(bk);
         }
         free(fid);
@@ -362,10 +367,7 @@ int main(int argc, char **argv) {
                 int32_t *bk = xmalloc(affect_lexical_char_ngram_bound(tl, cmin, cmax) * sizeof *bk);
                 size_t m = affect_lexical_char_ngrams(t, tl, cmin, cmax, lx.in.B, bk);
                 nglen[k] = (double)m;
-                double *nb = realloc(ngb, (nngb + m + 1) * sizeof *nb);
-                if (!nb) die("out of memory");
-                ngb = nb;
-                for (size_t j = 0; j < m; j++) ngb[nngb++] = bk[j];
+                append_buckets(&ngb, &nngb, bk, m);
                 free(bk);
             }
             if (A > 0) affect_lexical_aux_features(&lx, rows[i].ids, n, aeval + k * (size_t)A, fid, fval);

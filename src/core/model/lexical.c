@@ -107,22 +107,30 @@ int affect_lexical_init_intensity(affect_lexical *lx, int G, const char *const *
     return AFFECT_OK;
 }
 
+/* A block of hashed-bucket weights: idf (B) then rows x B weights, one allocation. */
+static int bucket_block(int B, int rows, float **arena, float **idf, float **w, const char *what, affect_error *err) {
+    size_t b = (size_t)B, r = (size_t)rows;
+    if (b > SIZE_MAX / sizeof(float) / (r + 1))
+        return affect_fail(err, AFFECT_EARG, "lexical model: %d buckets x %d %s is too large", B, rows, what);
+    float *a = calloc(b * (r + 1), sizeof *a);
+    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for %d x %d %s weights", rows, B, what);
+    *arena = a;
+    *idf = a;
+    *w = a + b;
+    return AFFECT_OK;
+}
+
 int affect_lexical_init_intensity_chars(affect_lexical *lx, int B, int nmin, int nmax, affect_error *err) {
     if (lx->in.G <= 0 || lx->in.B != 0 || B < 1 || B > AFFECT_LEXICAL_MAX_BUCKETS || nmin < 1 || nmax < nmin ||
         nmax > AFFECT_LEXICAL_MAX_NGRAM)
         return affect_fail(err, AFFECT_EARG, "lexical intensity: bad character n-grams (%d buckets, n = %d..%d; "
                            "1..%d buckets, 1 <= n <= %d), or no intensity models", B, nmin, nmax,
                            AFFECT_LEXICAL_MAX_BUCKETS, AFFECT_LEXICAL_MAX_NGRAM);
-    size_t b = (size_t)B, g = (size_t)lx->in.G;
-    float *a = calloc(b * (g + 1), sizeof *a);
-    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical intensity: out of memory for %d x %d character weights",
-                               lx->in.G, B);
+    int rc = bucket_block(B, lx->in.G, &lx->in.ch_arena, &lx->in.ch_idf, &lx->in.ch_w, "intensity character", err);
+    if (rc) return rc;
     lx->in.B = B;
     lx->in.ngram_min = nmin;
     lx->in.ngram_max = nmax;
-    lx->in.ch_arena = a;
-    lx->in.ch_idf = a;
-    lx->in.ch_w = a + b;
     return AFFECT_OK;
 }
 
@@ -141,18 +149,11 @@ int affect_lexical_init_emotion_chars(affect_lexical *lx, int B, int nmin, int n
         return affect_fail(err, AFFECT_EARG, "lexical emotions: bad character n-grams (%d buckets, n = %d..%d; "
                            "1..%d buckets, 1 <= n <= %d)", B, nmin, nmax, AFFECT_LEXICAL_MAX_BUCKETS,
                            AFFECT_LEXICAL_MAX_NGRAM);
-    size_t b = (size_t)B, l = (size_t)lx->L;
-    if (b > SIZE_MAX / sizeof(float) / (l + 1))
-        return affect_fail(err, AFFECT_EARG, "lexical emotions: %d buckets x %d labels is too large", B, lx->L);
-    float *a = calloc(b * (l + 1), sizeof *a);
-    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical emotions: out of memory for %d x %d character weights",
-                               lx->L, B);
+    int rc = bucket_block(B, lx->L, &lx->em.ch_arena, &lx->em.ch_idf, &lx->em.ch_w, "emotion character", err);
+    if (rc) return rc;
     lx->em.B = B;
     lx->em.ngram_min = nmin;
     lx->em.ngram_max = nmax;
-    lx->em.ch_arena = a;
-    lx->em.ch_idf = a;
-    lx->em.ch_w = a + b;
     return AFFECT_OK;
 }
 
@@ -160,16 +161,9 @@ int affect_lexical_init_emotion_bigrams(affect_lexical *lx, int NB, affect_error
     if (lx->V <= 0 || lx->em.NB != 0 || NB < 1 || NB > AFFECT_LEXICAL_MAX_BUCKETS)
         return affect_fail(err, AFFECT_EARG, "lexical emotions: bad token bigrams (%d buckets; 1..%d)", NB,
                            AFFECT_LEXICAL_MAX_BUCKETS);
-    size_t b = (size_t)NB, l = (size_t)lx->L;
-    if (b > SIZE_MAX / sizeof(float) / (l + 1))
-        return affect_fail(err, AFFECT_EARG, "lexical emotions: %d buckets x %d labels is too large", NB, lx->L);
-    float *a = calloc(b * (l + 1), sizeof *a);
-    if (!a) return affect_fail(err, AFFECT_ENOMEM, "lexical emotions: out of memory for %d x %d bigram weights",
-                               lx->L, NB);
+    int rc = bucket_block(NB, lx->L, &lx->em.bi_arena, &lx->em.bi_idf, &lx->em.bi_w, "emotion bigram", err);
+    if (rc) return rc;
     lx->em.NB = NB;
-    lx->em.bi_arena = a;
-    lx->em.bi_idf = a;
-    lx->em.bi_w = a + b;
     return AFFECT_OK;
 }
 
@@ -326,6 +320,27 @@ static int char_features(int B, int nmin, int nmax, const float *idf, const char
     return AFFECT_OK;
 }
 
+/* The hashed token-bigram features of ids[0..n) (over the token idf, into NB buckets weighted
+ * by bidf) into *bid / *bval (allocated here, n entries); *k gets how many. */
+static int bigram_features(const affect_lexical *lx, const int32_t *ids, size_t n, int32_t **bid, float **bval,
+                           size_t *k, affect_error *err) {
+    int32_t *bk = malloc((n ? n : 1) * sizeof *bk);
+    *bid = malloc((n ? n : 1) * sizeof **bid);
+    *bval = malloc((n ? n : 1) * sizeof **bval);
+    if (!bk || !*bid || !*bval) {
+        free(bk);
+        free(*bid);
+        free(*bval);
+        *bid = NULL;
+        *bval = NULL;
+        return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for the bigrams of %zu ids", n);
+    }
+    size_t m = affect_lexical_bigrams(lx->idf, lx->V, ids, n, lx->em.NB, bk);
+    *k = affect_lexical_features(lx->em.bi_idf, lx->em.NB, bk, m, *bid, *bval);
+    free(bk);
+    return AFFECT_OK;
+}
+
 /* The emotion logits need the auxiliary logits and character n-grams before the token
  * features, because all three share the caller's fid/fval scratch only for the tokens. */
 int affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t n, const char *text, size_t text_len,
@@ -352,20 +367,12 @@ int affect_lexical_mix_row(const affect_lexical *lx, const int32_t *ids, size_t 
     float *bval = NULL;
     size_t kb = 0;
     if (lx->em.NB > 0 && n > 1) {
-        int32_t *bk = malloc(n * sizeof *bk);
-        bid = malloc(n * sizeof *bid);
-        bval = malloc(n * sizeof *bval);
-        if (!bk || !bid || !bval) {
-            free(bk);
-            free(bid);
-            free(bval);
+        int rc = bigram_features(lx, ids, n, &bid, &bval, &kb, err);
+        if (rc) {
             free(cid);
             free(cval);
-            return affect_fail(err, AFFECT_ENOMEM, "lexical model: out of memory for the bigrams of %zu ids", n);
+            return rc;
         }
-        size_t m = affect_lexical_bigrams(lx->idf, lx->V, ids, n, lx->em.NB, bk);
-        kb = affect_lexical_features(lx->em.bi_idf, lx->em.NB, bk, m, bid, bval);
-        free(bk);
     }
     size_t k = affect_lexical_features(lx->idf, lx->V, ids, n, fid, fval);
     for (int l = 0; l < lx->L; l++) {
